@@ -1,0 +1,2 @@
+namespace OrtZo.WeightStore;
+internal static class Placeholder { }

@@ -1,2 +1,0 @@
-namespace OrtZo.WeightStore;
-internal static class Placeholder { }

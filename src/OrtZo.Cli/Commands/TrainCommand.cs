@@ -1,0 +1,196 @@
+using System.CommandLine;
+using OrtZo.Training;
+using Spectre.Console;
+
+namespace OrtZo.Cli.Commands;
+
+/// <summary><c>ortzo train</c>: a ZO fine-tuning run with metrics, dev selection, checkpoints and resume.</summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "OrtZo model folder to start from", Required = true };
+        var data = new Option<string>("--data") { Description = "Training data file", Required = true };
+        var dev = new Option<string?>("--dev") { Description = "Dev data: evaluated every --eval-every steps; the lowest dev loss gives <out>/best" };
+        var test = new Option<string?>("--test") { Description = "Test data: evaluated once at the end (on the best model when --dev is given)" };
+        var task = EvalCommand.TaskOption();
+        var optimizer = new Option<string>("--optimizer")
+        {
+            Description = "mezo (= zo-sgd) | sparse-mezo | zo-sign | zo-mmt | zo-adam | zo-cons",
+            DefaultValueFactory = _ => "mezo",
+        };
+        var steps = new Option<long>("--steps") { Description = "Total steps of the run", DefaultValueFactory = _ => 1000 };
+        var batch = new Option<int>("--batch") { Description = "Examples per step", DefaultValueFactory = _ => 16 };
+        var lr = new Option<double>("--lr") { Description = "Learning rate", DefaultValueFactory = _ => 1e-6 };
+        var eps = new Option<double>("--eps") { Description = "Perturbation scale ε", DefaultValueFactory = _ => 1e-3 };
+        var seed = new Option<ulong>("--seed") { Description = "Master seed of perturbations and data order", DefaultValueFactory = _ => 0UL };
+        var outDir = new Option<string>("--out") { Description = "Output folder: metrics.jsonl, checkpoint/, best/, final/, summary.json", Required = true };
+        var evalEvery = new Option<long>("--eval-every") { Description = "Dev evaluation (and checkpoint) interval; 0 = at the end only", DefaultValueFactory = _ => 0 };
+        var checkpointEvery = new Option<long>("--checkpoint-every") { Description = "Checkpoint interval (default: --eval-every)", DefaultValueFactory = _ => 0 };
+        var logEvery = new Option<long>("--log-every") { Description = "Write a metrics line every N steps", DefaultValueFactory = _ => 1 };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its checkpoint (a larger --steps extends it)" };
+        var device = CommonOptions.Device();
+        var threads = CommonOptions.Threads();
+        var sparsity = new Option<double>("--sparsity") { Description = "Sparse-MeZO: fraction of each masked tensor kept fixed", DefaultValueFactory = _ => 0.8 };
+        var sparseTargets = new Option<string>("--sparse-targets")
+        {
+            Description = "Sparse-MeZO: weight kinds with magnitude masks, comma-separated: matrices,embeddings,head,norms,biases,other,all",
+            DefaultValueFactory = _ => "matrices",
+        };
+        var freezeUnmasked = new Option<bool>("--freeze-unmasked") { Description = "Sparse-MeZO: freeze the weights outside --sparse-targets (default: train them densely)" };
+        var schedule = new Option<string>("--schedule") { Description = "constant | linear", DefaultValueFactory = _ => "constant" };
+        var weightDecay = new Option<double>("--weight-decay") { Description = "λ of MeZO's decay term (not on norms and biases)", DefaultValueFactory = _ => 0 };
+        var queries = new Option<int>("--queries") { Description = "q: two-point estimates averaged per step", DefaultValueFactory = _ => 1 };
+        var onePoint = new Option<bool>("--one-point") { Description = "One-point estimate (L(θ+εz) − L(θ))/ε" };
+        var blockWise = new Option<string>("--block-wise") { Description = "off | coordinate | jacobi", DefaultValueFactory = _ => "off" };
+        var gradPrune = new Option<double>("--grad-prune") { Description = "ZO with gradient pruning: global magnitude-pruning ratio (0 = off)", DefaultValueFactory = _ => 0 };
+        var gradPruneResample = new Option<int>("--grad-prune-resample") { Description = "Steps between redraws of the pruning masks", DefaultValueFactory = _ => 1 };
+        var momentum = new Option<double>("--momentum") { Description = "β of zo-mmt, β1 of zo-adam", DefaultValueFactory = _ => 0.9 };
+        var beta2 = new Option<double>("--beta2") { Description = "β2 of zo-adam", DefaultValueFactory = _ => 0.999 };
+        var stochasticRounding = new Option<bool>("--stochastic-rounding") { Description = "Round 16-bit weight updates stochastically (reproducible)" };
+        var evalBatch = new Option<int>("--eval-batch") { Description = "Examples per evaluation batch", DefaultValueFactory = _ => 16 };
+        var numTrain = new Option<int?>("--num-train") { Description = "MeZO protocol: sample this many training examples from --data (numpy-exact)" };
+        var numDev = new Option<int?>("--num-dev") { Description = "MeZO protocol: sample this many dev examples from --data too (when no --dev file)" };
+        var numTest = new Option<int?>("--num-test") { Description = "MeZO protocol: sample this many test examples from --test" };
+        var sampleSeed = new Option<int>("--sample-seed") { Description = "numpy seed of the MeZO sampling", DefaultValueFactory = _ => 0 };
+
+        var command = new Command("train", "Fine-tune a model with a zeroth-order optimizer")
+        {
+            model, data, dev, test, task, optimizer, steps, batch, lr, eps, seed, outDir, evalEvery, checkpointEvery, logEvery, resume,
+            device, threads, sparsity, sparseTargets, freezeUnmasked, schedule, weightDecay, queries, onePoint, blockWise, gradPrune,
+            gradPruneResample, momentum, beta2, stochasticRounding, evalBatch, numTrain, numDev, numTest, sampleSeed,
+        };
+        command.SetAction(result =>
+        {
+            CommonOptions.Apply(result);
+            string taskName = result.GetValue(task)!;
+            var train = TaskData.Load(result.GetValue(data)!, taskName);
+            TaskData? devData = result.GetValue(dev) is { } devPath ? TaskData.Load(devPath, taskName) : null;
+            TaskData? testData = result.GetValue(test) is { } testPath ? TaskData.Load(testPath, taskName) : null;
+            int sSeed = result.GetValue(sampleSeed);
+            if (result.GetValue(numTrain) is int nTrain)
+            {
+                int nDev = devData is null ? result.GetValue(numDev) ?? 0 : 0;
+                var (tr, dv) = train.SampleTrainAndDev(nTrain, nDev, sSeed);
+                train = tr;
+                if (nDev > 0) devData = dv;
+            }
+            if (result.GetValue(numTest) is int nTest && testData is not null) testData = testData.Sample(nTest, sSeed);
+
+            var options = new ZoOptions
+            {
+                Optimizer = ParseOptimizer(result.GetValue(optimizer)!),
+                LearningRate = result.GetValue(lr),
+                Epsilon = result.GetValue(eps),
+                Seed = result.GetValue(seed),
+                BatchSize = result.GetValue(batch),
+                Schedule = result.GetValue(schedule) switch
+                {
+                    "constant" => LearningRateSchedule.Constant,
+                    "linear" => LearningRateSchedule.Linear,
+                    var s => throw new ArgumentException($"--schedule {s}: expected constant or linear"),
+                },
+                TotalSteps = result.GetValue(steps),
+                WeightDecay = result.GetValue(weightDecay),
+                Sparsity = result.GetValue(sparsity),
+                SparseTargets = ParseKinds(result.GetValue(sparseTargets)!),
+                FreezeUnmasked = result.GetValue(freezeUnmasked),
+                Beta1 = result.GetValue(momentum),
+                Beta2 = result.GetValue(beta2),
+                Queries = result.GetValue(queries),
+                OnePoint = result.GetValue(onePoint),
+                BlockWise = result.GetValue(blockWise) switch
+                {
+                    "off" => BlockWiseMode.Off,
+                    "coordinate" => BlockWiseMode.Coordinate,
+                    "jacobi" => BlockWiseMode.Jacobi,
+                    var s => throw new ArgumentException($"--block-wise {s}: expected off, coordinate or jacobi"),
+                },
+                GradientPruning = result.GetValue(gradPrune),
+                GradientPruningResample = result.GetValue(gradPruneResample),
+                StochasticRounding = result.GetValue(stochasticRounding),
+            };
+            options.Validate();
+            var settings = new TrainingRunSettings
+            {
+                OutputFolder = result.GetValue(outDir)!,
+                Steps = result.GetValue(steps),
+                EvalEvery = result.GetValue(evalEvery),
+                CheckpointEvery = result.GetValue(checkpointEvery),
+                LogEvery = result.GetValue(logEvery),
+                EvalBatchSize = result.GetValue(evalBatch),
+                Resume = result.GetValue(resume),
+            };
+            using var zo = ZoModel.Open(result.GetValue(model)!, CommonOptions.ParseDevice(result.GetValue(device)!), result.GetValue(threads));
+            AnsiConsole.MarkupLine($"model [bold]{Markup.Escape(zo.FolderPath)}[/]: {zo.ParameterCount:N0} parameters; task {Markup.Escape(train.Task)}: {train.Count} train" +
+                                   (devData is null ? "" : $", {devData.Count} dev") + (testData is null ? "" : $", {testData.Count} test"));
+            AnsiConsole.MarkupLine($"optimizer {Markup.Escape(result.GetValue(optimizer)!)}, lr {options.LearningRate:G3}, ε {options.Epsilon:G3}, batch {options.BatchSize}, seed {options.Seed}, {settings.Steps} steps");
+
+            TrainingSummary? summary = null;
+            using var cancel = new CancellationTokenSource();
+            Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+            AnsiConsole.Progress()
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    var bar = ctx.AddTask("training", maxValue: settings.Steps);
+                    double? lastDev = null;
+                    summary = TrainingLoop.Run(zo, train, devData, testData, options, settings, p =>
+                    {
+                        if (p.DevLoss is { } d) lastDev = d;
+                        bar.Value = p.Step;
+                        bar.Description = $"step {p.Step} loss {p.Loss:F4} {p.StepsPerSecond:F2} step/s" + (lastDev is { } ld ? $" dev {ld:F4}" : "");
+                    }, cancel.Token);
+                });
+            Print(summary!, settings.OutputFolder);
+            return cancel.IsCancellationRequested ? 130 : 0;
+        });
+        return command;
+    }
+
+    private static void Print(TrainingSummary s, string outDir)
+    {
+        var table = new Table().AddColumns("", "value");
+        table.AddRow("steps", $"{s.Steps} ({s.SkippedSteps} skipped), {s.Forwards} forwards");
+        table.AddRow("time", $"{s.Seconds:F1} s, {s.StepsPerSecond:F2} step/s");
+        table.AddRow("last loss (L+)", $"{s.LastLoss:F4}");
+        if (s.InitialDevLoss is { } d0) table.AddRow("dev before", $"loss {d0:F4}, accuracy {s.InitialDevAccuracy:P1}");
+        if (s.BestDevLoss is { } b) table.AddRow("best dev loss", $"{b:F4} at step {s.BestStep}");
+        if (s.FinalDevLoss is { } df) table.AddRow("dev after", $"loss {df:F4}, accuracy {s.FinalDevAccuracy:P1}");
+        if (s.TestAccuracy is { } ta) table.AddRow($"test ({s.TestModel})", $"accuracy {ta:P2}, loss {s.TestLoss:F4}");
+        table.AddRow("trainable", $"{s.TrainableParameters:N0} parameters; extra memory {s.ExtraMemoryBytes:N0} B");
+        table.AddRow("peak RSS", $"{s.PeakWorkingSetBytes / 1048576.0:F0} MiB");
+        table.AddRow("output", Markup.Escape(Path.GetFullPath(outDir)));
+        AnsiConsole.Write(table);
+    }
+
+    internal static ZoOptimizer ParseOptimizer(string name) => name.ToLowerInvariant() switch
+    {
+        "mezo" or "zo-sgd" => ZoOptimizer.MeZO,
+        "sparse-mezo" => ZoOptimizer.SparseMeZO,
+        "zo-sign" => ZoOptimizer.ZoSign,
+        "zo-mmt" => ZoOptimizer.ZoMomentum,
+        "zo-adam" => ZoOptimizer.ZoAdam,
+        "zo-cons" => ZoOptimizer.ZoConservative,
+        _ => throw new ArgumentException($"--optimizer {name}: expected mezo, zo-sgd, sparse-mezo, zo-sign, zo-mmt, zo-adam or zo-cons"),
+    };
+
+    internal static WeightKinds ParseKinds(string text)
+    {
+        var kinds = WeightKinds.None;
+        foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            kinds |= part.ToLowerInvariant() switch
+            {
+                "matrices" => WeightKinds.Matrices,
+                "embeddings" => WeightKinds.Embeddings,
+                "head" => WeightKinds.Head,
+                "norms" => WeightKinds.Norms,
+                "biases" => WeightKinds.Biases,
+                "other" => WeightKinds.Other,
+                "all" => WeightKinds.All,
+                _ => throw new ArgumentException($"--sparse-targets: unknown kind '{part}'; expected matrices, embeddings, head, norms, biases, other or all"),
+            };
+        return kinds;
+    }
+}

@@ -1,0 +1,26 @@
+using System.CommandLine;
+using OrtZo.Runtime;
+
+namespace OrtZo.Cli;
+
+internal static class CommonOptions
+{
+    public static readonly Option<string?> OrtLibrary = new("--ort-lib")
+    {
+        Description = $"Native libonnxruntime.so to load instead of the packaged one (also: {Runtime.OrtLibrary.EnvironmentVariable})",
+        Recursive = true,
+    };
+
+    public static Option<string> Device() => new("--device")
+    {
+        Description = "cpu (cuda arrives with the GPU build)",
+        DefaultValueFactory = _ => "cpu",
+    };
+
+    public static Option<int?> Threads() => new("--threads") { Description = "CPU threads for ORT and the weight kernels (default: all cores)" };
+
+    /// <summary>Applies the options every command shares; call first in each action.</summary>
+    public static void Apply(ParseResult result) => Runtime.OrtLibrary.Initialize(result.GetValue(OrtLibrary));
+
+    public static ZoDevice ParseDevice(string text) => ZoDevice.Parse(text);
+}

@@ -1,0 +1,248 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using OrtZo.Model;
+using OrtZo.Runtime;
+using OrtZo.WeightStore;
+
+namespace OrtZo.Session;
+
+/// <summary>
+/// An ORT session over a model folder whose weights are graph inputs bound, once, to the engine's slab.
+///
+/// Binding contract (ORT's IoBinding): a bound input whose memory already sits where its consumers expect
+/// it is shared, not copied, so writes the engine makes to the slab between runs are seen by the next run
+/// with no rebinding. A binding that needs a copy makes it once, at bind time, and later writes are silently
+/// ignored; for CPU weights bound as CPU OrtValues no copy is needed, and a test checks that in-place edits
+/// show up. Weights are never session initializers: ORT would prepack or constant-fold them and miss edits.
+///
+/// Token inputs and score outputs live in preallocated native buffers; OrtValues over them are created once
+/// per (rows, seq) shape and reused, so a steady-shape training loop allocates nothing per run.
+/// </summary>
+internal sealed unsafe class ScoringSession : IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly OrtIoBinding _binding;
+    private readonly RunOptions _runOptions = new();
+    private readonly List<OrtValue> _weightValues = new();
+    private readonly NativeBuffer _inputIds, _attentionMask, _positionIds, _labelMask, _sum, _mean;
+    private readonly Dictionary<(int Rows, int Seq), InputShapeValues> _inputsByShape = new();
+    private readonly Dictionary<int, OutputValues> _outputsByRows = new();
+    private (int Rows, int Seq) _boundInputShape = (-1, -1);
+    private int _boundOutputRows = -1;
+    private readonly GraphInputs _inputs;
+    private readonly GraphOutputs _outputs;
+
+    public ScoringSession(ModelFolder folder, CpuSlab slab, ZoDevice device, int maxRows, int maxSeq, int intraOpThreads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxRows, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSeq, 2);
+        if (maxSeq > folder.Manifest.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(maxSeq), $"sequence length {maxSeq} exceeds the model's max_length {folder.Manifest.MaxLength}");
+        Folder = folder;
+        Slab = slab;
+        Device = device;
+        MaxRows = maxRows;
+        MaxSeq = maxSeq;
+        _inputs = folder.Manifest.Inputs;
+        _outputs = folder.Manifest.Outputs;
+
+        using var so = ExecutionProviders.CreateSessionOptions(device, intraOpThreads);
+        try
+        {
+            _session = new InferenceSession(folder.GraphPath, so);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ModelFormatException(folder.GraphPath, null, $"ONNX Runtime cannot load the graph: {e.Message}", e);
+        }
+        try
+        {
+            CheckGraph();
+            _binding = _session.CreateIoBinding();
+            var memInfo = ExecutionProviders.WeightMemoryInfo(device);
+            foreach (var slot in slab.Layout.Slots)
+            {
+                var value = OrtValue.CreateTensorValueWithData(memInfo, ElementType(slot.DType), slot.Spec.Shape.ToArray(),
+                    (IntPtr)slab.Pointer(slot.Index), slot.Spec.ByteLength);
+                _weightValues.Add(value);
+                _binding.BindInput(slot.Spec.Name, value);
+            }
+            long cells = checked((long)maxRows * maxSeq);
+            _inputIds = new NativeBuffer(cells * sizeof(long));
+            _attentionMask = new NativeBuffer(cells * sizeof(long));
+            _positionIds = new NativeBuffer(cells * sizeof(long));
+            _labelMask = new NativeBuffer(cells * sizeof(float));
+            _sum = new NativeBuffer(maxRows * sizeof(float));
+            _mean = new NativeBuffer(maxRows * sizeof(float));
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public ModelFolder Folder { get; }
+    public CpuSlab Slab { get; }
+    public ZoDevice Device { get; }
+    public int MaxRows { get; }
+    public int MaxSeq { get; }
+    public bool HasAttentionMask => _inputs.AttentionMask is not null;
+    public bool HasPositionIds => _inputs.PositionIds is not null;
+
+    /// <summary>Token buffer for a batch of <paramref name="rows"/> × <paramref name="seq"/>, row-major.</summary>
+    public Span<long> InputIds(int rows, int seq) => _inputIds.AsSpan<long>(0, Cells(rows, seq));
+
+    public Span<long> AttentionMask(int rows, int seq) => _attentionMask.AsSpan<long>(0, Cells(rows, seq));
+
+    public Span<float> LabelMask(int rows, int seq) => _labelMask.AsSpan<float>(0, Cells(rows, seq));
+
+    public ReadOnlySpan<float> SumLogprob(int rows) => _sum.AsSpan<float>(0, rows);
+
+    public ReadOnlySpan<float> MeanLogprob(int rows) => _mean.AsSpan<float>(0, rows);
+
+    /// <summary>Runs the scoring forward on the first rows × seq cells of the input buffers.</summary>
+    public void Run(int rows, int seq)
+    {
+        Cells(rows, seq);
+        if (_boundInputShape != (rows, seq))
+        {
+            if (!_inputsByShape.TryGetValue((rows, seq), out var iv))
+            {
+                iv = CreateInputValues(rows, seq);
+                _inputsByShape.Add((rows, seq), iv);
+            }
+            if (HasPositionIds) FillPositions(rows, seq);
+            _binding.BindInput(_inputs.InputIds, iv.InputIds);
+            if (iv.AttentionMask is not null) _binding.BindInput(_inputs.AttentionMask!, iv.AttentionMask);
+            if (iv.PositionIds is not null) _binding.BindInput(_inputs.PositionIds!, iv.PositionIds);
+            _binding.BindInput(_inputs.LabelMask, iv.LabelMask);
+            _boundInputShape = (rows, seq);
+        }
+        if (_boundOutputRows != rows)
+        {
+            if (!_outputsByRows.TryGetValue(rows, out var ov))
+            {
+                ov = new OutputValues(
+                    OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, [rows], (IntPtr)_sum.Pointer, rows * sizeof(float)),
+                    OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, [rows], (IntPtr)_mean.Pointer, rows * sizeof(float)));
+                _outputsByRows.Add(rows, ov);
+            }
+            _binding.ClearBoundOutputs();
+            _binding.BindOutput(_outputs.SumLogprob, ov.Sum);
+            _binding.BindOutput(_outputs.MeanLogprob, ov.Mean);
+            _boundOutputRows = rows;
+        }
+        _session.RunWithBinding(_runOptions, _binding);
+    }
+
+    private InputShapeValues CreateInputValues(int rows, int seq)
+    {
+        long[] shape = [rows, seq];
+        long cells = (long)rows * seq;
+        var mem = OrtMemoryInfo.DefaultInstance;
+        return new InputShapeValues(
+            OrtValue.CreateTensorValueWithData(mem, TensorElementType.Int64, shape, (IntPtr)_inputIds.Pointer, cells * sizeof(long)),
+            HasAttentionMask ? OrtValue.CreateTensorValueWithData(mem, TensorElementType.Int64, shape, (IntPtr)_attentionMask.Pointer, cells * sizeof(long)) : null,
+            HasPositionIds ? OrtValue.CreateTensorValueWithData(mem, TensorElementType.Int64, shape, (IntPtr)_positionIds.Pointer, cells * sizeof(long)) : null,
+            OrtValue.CreateTensorValueWithData(mem, TensorElementType.Float, shape, (IntPtr)_labelMask.Pointer, cells * sizeof(float)));
+    }
+
+    // Rows are right-padded, so every row's positions count from 0.
+    private void FillPositions(int rows, int seq)
+    {
+        var pos = _positionIds.AsSpan<long>(0, (long)rows * seq);
+        for (int r = 0; r < rows; r++)
+            for (int t = 0; t < seq; t++) pos[r * seq + t] = t;
+    }
+
+    private int Cells(int rows, int seq)
+    {
+        if (rows < 1 || rows > MaxRows) throw new ArgumentOutOfRangeException(nameof(rows), $"{rows} rows; this session holds 1..{MaxRows}");
+        if (seq < 2 || seq > MaxSeq) throw new ArgumentOutOfRangeException(nameof(seq), $"sequence length {seq}; this session holds 2..{MaxSeq}");
+        return rows * seq;
+    }
+
+    private void CheckGraph()
+    {
+        string file = Folder.GraphPath;
+        var inputs = _session.InputMetadata;
+        foreach (var w in Slab.Layout.Slots)
+        {
+            if (!inputs.TryGetValue(w.Spec.Name, out var meta))
+                throw new ModelFormatException(file, w.Spec.Name, "weight listed in ortzo.json is not a graph input");
+            if (meta.ElementDataType != ElementType(w.DType))
+                throw new ModelFormatException(file, w.Spec.Name, $"graph input is {meta.ElementDataType}, ortzo.json says {w.DType.ToShortName()}");
+            if (!meta.Dimensions.Select(d => (long)d).SequenceEqual(w.Spec.Shape))
+                throw new ModelFormatException(file, w.Spec.Name, $"graph input shape [{string.Join(", ", meta.Dimensions)}] differs from ortzo.json {w.Spec.ShapeText}");
+        }
+        RequireInput(inputs, _inputs.InputIds, TensorElementType.Int64);
+        RequireInput(inputs, _inputs.LabelMask, TensorElementType.Float);
+        if (_inputs.AttentionMask is { } am) RequireInput(inputs, am, TensorElementType.Int64);
+        if (_inputs.PositionIds is { } pi) RequireInput(inputs, pi, TensorElementType.Int64);
+        int expected = Slab.Layout.Slots.Count + 2 + (HasAttentionMask ? 1 : 0) + (HasPositionIds ? 1 : 0);
+        if (inputs.Count != expected)
+        {
+            var known = new HashSet<string>(Slab.Layout.Slots.Select(s => s.Spec.Name)) { _inputs.InputIds, _inputs.LabelMask };
+            if (_inputs.AttentionMask is { } a) known.Add(a);
+            if (_inputs.PositionIds is { } p) known.Add(p);
+            var extra = inputs.Keys.Where(k => !known.Contains(k)).ToList();
+            throw new ModelFormatException(file, extra.FirstOrDefault(), $"graph has inputs ortzo.json does not describe: {string.Join(", ", extra)}");
+        }
+        foreach (string o in new[] { _outputs.SumLogprob, _outputs.MeanLogprob })
+            if (!_session.OutputMetadata.TryGetValue(o, out var meta) || meta.ElementDataType != TensorElementType.Float)
+                throw new ModelFormatException(file, o, "missing float output (the scoring head that `ortzo import` appends)");
+    }
+
+    private void RequireInput(IReadOnlyDictionary<string, NodeMetadata> inputs, string name, TensorElementType type)
+    {
+        if (!inputs.TryGetValue(name, out var meta))
+            throw new ModelFormatException(Folder.GraphPath, name, "graph input named in ortzo.json is missing");
+        if (meta.ElementDataType != type)
+            throw new ModelFormatException(Folder.GraphPath, name, $"graph input is {meta.ElementDataType}, expected {type}");
+    }
+
+    internal static TensorElementType ElementType(DType dtype) => dtype switch
+    {
+        DType.F32 => TensorElementType.Float,
+        DType.F16 => TensorElementType.Float16,
+        DType.BF16 => TensorElementType.BFloat16,
+        _ => throw new NotSupportedException($"{dtype} weights cannot be bound"),
+    };
+
+    public void Dispose()
+    {
+        foreach (var iv in _inputsByShape.Values) iv.Dispose();
+        foreach (var ov in _outputsByRows.Values) ov.Dispose();
+        foreach (var v in _weightValues) v.Dispose();
+        _binding?.Dispose();
+        _runOptions.Dispose();
+        _session?.Dispose();
+        _inputIds?.Dispose();
+        _attentionMask?.Dispose();
+        _positionIds?.Dispose();
+        _labelMask?.Dispose();
+        _sum?.Dispose();
+        _mean?.Dispose();
+    }
+
+    private sealed record InputShapeValues(OrtValue InputIds, OrtValue? AttentionMask, OrtValue? PositionIds, OrtValue LabelMask) : IDisposable
+    {
+        public void Dispose()
+        {
+            InputIds.Dispose();
+            AttentionMask?.Dispose();
+            PositionIds?.Dispose();
+            LabelMask.Dispose();
+        }
+    }
+
+    private sealed record OutputValues(OrtValue Sum, OrtValue Mean) : IDisposable
+    {
+        public void Dispose()
+        {
+            Sum.Dispose();
+            Mean.Dispose();
+        }
+    }
+}

@@ -1,0 +1,80 @@
+using System.Text.Json;
+using OrtZo.Model;
+using OrtZo.WeightStore;
+using OrtZo.Zo;
+
+namespace OrtZo.Training;
+
+/// <summary>
+/// A checkpoint folder: settled weights (weights.safetensors), optimizer buffers (optimizer.safetensors, when
+/// the optimizer has state) and run.json. Written into a temporary folder that replaces the previous
+/// checkpoint only once complete, so a process killed mid-write leaves the previous checkpoint valid.
+/// </summary>
+internal static class Checkpoint
+{
+    public const string WeightsFile = "weights.safetensors";
+    public const string OptimizerFile = "optimizer.safetensors";
+
+    public static unsafe void Write(string folder, WeightBuffers buffers, RunState state)
+    {
+        string target = Path.GetFullPath(folder);
+        string parent = Path.GetDirectoryName(target)!;
+        Directory.CreateDirectory(parent);
+        string temp = Path.Combine(parent, $".{Path.GetFileName(target)}.tmp-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(temp);
+        try
+        {
+            buffers.Slab.Save(Path.Combine(temp, WeightsFile), new Dictionary<string, string> { ["step"] = state.Step.ToString() });
+            var optimizer = new List<TensorSource>();
+            if (buffers.State1 is { } s1) optimizer.Add(TensorSource.FromPointer(new TensorSpec("state1", DType.F32, [buffers.StateLength]), s1.Pointer));
+            if (buffers.State2 is { } s2) optimizer.Add(TensorSource.FromPointer(new TensorSpec("state2", DType.F32, [buffers.StateLength]), s2.Pointer));
+            if (optimizer.Count > 0) SafetensorsWriter.Write(Path.Combine(temp, OptimizerFile), optimizer);
+            AtomicFile.WriteAllText(Path.Combine(temp, RunState.FileName), JsonSerializer.Serialize(state, RunState.Json) + "\n");
+            ModelFolder.ReplaceDirectory(temp, target);
+        }
+        catch
+        {
+            ModelFolder.TryDeleteDirectory(temp);
+            throw;
+        }
+    }
+
+    public static RunState ReadState(string folder)
+    {
+        string path = Path.Combine(folder, RunState.FileName);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no checkpoint here (run.json missing)", path);
+        try
+        {
+            var state = JsonSerializer.Deserialize<RunState>(File.ReadAllBytes(path), RunState.Json)
+                        ?? throw new ModelFormatException(path, null, "empty run state");
+            if (state.Version != RunState.CurrentVersion)
+                throw new ModelFormatException(path, "version", $"{state.Version}; this OrtZo reads version {RunState.CurrentVersion}");
+            return state;
+        }
+        catch (JsonException e)
+        {
+            throw new ModelFormatException(path, e.Path, $"invalid run state: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Loads the checkpoint's weights and optimizer buffers into <paramref name="buffers"/>.</summary>
+    public static unsafe void Load(string folder, WeightBuffers buffers)
+    {
+        using (var weights = SafetensorsFile.Open(Path.Combine(folder, WeightsFile)))
+            buffers.Slab.CopyFrom(weights);
+        if (buffers.State1 is null) return;
+        string optPath = Path.Combine(folder, OptimizerFile);
+        using var opt = SafetensorsFile.Open(optPath);
+        CopyState(opt, "state1", buffers.State1, buffers.StateLength);
+        if (buffers.State2 is { } s2) CopyState(opt, "state2", s2, buffers.StateLength);
+    }
+
+    private static unsafe void CopyState(SafetensorsFile file, string name, NativeBuffer destination, long length)
+    {
+        var entry = file.Get(name);
+        if (entry.Spec.DType != DType.F32 || entry.Spec.ElementCount != length)
+            throw new WeightStoreException(WeightStoreError.ShapeMismatch, file.FilePath, name,
+                $"{entry.Spec.DType.ToSafetensorsName()} {entry.Spec.ShapeText}, expected F32 [{length}]");
+        Buffer.MemoryCopy(file.GetPointer(entry), destination.Pointer, destination.ByteLength, entry.Spec.ByteLength);
+    }
+}

@@ -68,16 +68,6 @@ internal readonly struct JsonlRecord
         return value.GetString()!;
     }
 
-    public int Integer(string field)
-    {
-        JsonElement value = Require(field, "an integer");
-        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out int number))
-        {
-            throw WrongType(field, value, "an integer");
-        }
-        return number;
-    }
-
     /// <summary>An id field that some copies write as a number and others as a string; returned as text.</summary>
     public string Id(string field)
     {

@@ -26,8 +26,14 @@ internal sealed record LabelSpec(int Count, IReadOnlyList<string>? Names = null,
         {
             return index < Count ? index : null;
         }
-        int named = Names is null ? -1 : Names.ToList().IndexOf(text);
-        return named >= 0 ? named : null;
+        for (int i = 0; Names is not null && i < Names.Count; i++)
+        {
+            if (Names[i] == text)
+            {
+                return i;
+            }
+        }
+        return null;
     }
 
     /// <summary>What a valid label looks like, for error messages.</summary>

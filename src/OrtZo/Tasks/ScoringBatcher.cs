@@ -63,7 +63,7 @@ internal static class ScoringBatcher
                 if (tokens.Length > t)
                 {
                     throw new ArgumentException(
-                        $"Example {e} candidate {c} has {tokens.Length} tokens, more than the maximum length {maxLength} it was not encoded for.", nameof(maxLength));
+                        $"Example {e} candidate {c} has {tokens.Length} tokens, more than the maximum length {maxLength}; encode with the same maximum length.", nameof(maxLength));
                 }
                 Span<long> ids = inputIds.Slice(r * t, t);
                 Span<long> attention = attentionMask.Slice(r * t, t);

@@ -13,17 +13,6 @@ internal static class Gpt2ByteAlphabet
     /// <summary>The character that stands for <paramref name="value"/>.</summary>
     public static char ForByte(byte value) => ByteToChar[value];
 
-    /// <summary>A UTF-8 byte string spelled in the alphabet.</summary>
-    public static string Spell(ReadOnlySpan<byte> bytes)
-    {
-        var chars = new char[bytes.Length];
-        for (int i = 0; i < bytes.Length; i++)
-        {
-            chars[i] = ByteToChar[bytes[i]];
-        }
-        return new string(chars);
-    }
-
     private static char[] BuildTable()
     {
         // Printable Latin-1 bytes keep their own code point; the other 68 bytes (controls, space,

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Google.Protobuf;
 using Microsoft.ML.Tokenizers;
 using OrtZo.Model;
 
@@ -47,7 +46,10 @@ internal sealed class TextTokenizer
     /// <summary>"byte-bpe" or "sentencepiece".</summary>
     public string Kind { get; }
 
-    /// <summary>One more than the largest token id (the logits' width for a model built on this vocabulary).</summary>
+    /// <summary>
+    /// One more than the largest token id, special ids included: the smallest logits width a model built on
+    /// this vocabulary can have (models often pad their embedding table beyond it).
+    /// </summary>
     public int VocabSize { get; }
 
     public int? BosId { get; }
@@ -175,15 +177,21 @@ internal sealed class TextTokenizer
                 PreTokenizer = RobertaPreTokenizer.Instance,
             });
         }
-        catch (InvalidOperationException e)
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
             // The vocabulary parsed, so what the library rejects is a merge naming an unknown token.
             throw new InvalidDataException($"Malformed tokenizer file {mergesPath}: {e.Message}", e);
         }
 
-        int vocabSize = vocab.Values.Max() + 1;
-        RequireIdsInVocab(info, vocabSize, vocabPath);
         RequireSpecialIds(info, info.BosId, info.EosId, vocabPath);
+        // Special tokens may live outside vocab.json (Qwen2's <|endoftext|> is an added token, one past the
+        // file's last id), so they count towards the vocabulary size.
+        int?[] specialIds = [info.BosId, info.EosId, info.PadId, info.UnkId];
+        int vocabSize = Math.Max(vocab.Values.Max(), specialIds.Max() ?? 0) + 1;
+        if (specialIds.Any(id => id < 0))
+        {
+            throw new InvalidDataException($"The tokenizer info gives a negative special token id (tokenizer {vocabPath}).");
+        }
         return new TextTokenizer(ByteBpeKind, bpe, vocabSize, info.BosId, info.EosId, info.PadId,
             info.AddBos, info.AddEos, info.AddPrefixSpace);
     }
@@ -252,10 +260,15 @@ internal sealed class TextTokenizer
             using FileStream stream = File.OpenRead(modelPath);
             sp = SentencePieceTokenizer.Create(stream, addBeginningOfSentence: false, addEndOfSentence: false);
         }
-        catch (Exception e) when (e is InvalidProtocolBufferException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // Whatever the library trips over in a damaged file, the user needs the file's name.
             throw new InvalidDataException(
                 $"Malformed tokenizer file {modelPath}: not a SentencePiece BPE or unigram model ({e.Message})", e);
+        }
+        if (sp.Vocabulary.Count == 0)
+        {
+            throw new InvalidDataException($"Malformed tokenizer file {modelPath}: the model has no pieces.");
         }
 
         int vocabSize = sp.Vocabulary.Values.Max() + 1;

@@ -70,6 +70,16 @@ public class ByteBpeTokenizerTests
     }
 
     [Test]
+    public void SpecialTokensBeyondVocabJsonCountTowardsTheVocabulary()
+    {
+        // Qwen2-style: <|endoftext|> is an added token one past vocab.json's last id.
+        TextTokenizer tokenizer = Gpt2(TokenizerFixtures.ByteBpeInfo with { AddEos = true, EosId = 50300 });
+        Assert.That(tokenizer.VocabSize, Is.EqualTo(50301));
+        Assert.That(tokenizer.Encode("Hello world"), Is.EqualTo(new[] { 15496, 995, 50300 }));
+        Assert.That(tokenizer.Decode(tokenizer.Encode("Hello world")), Is.EqualTo("Hello world"));
+    }
+
+    [Test]
     public void KindIsGuessedFromTheFilesWhenTheInfoGivesNone()
     {
         TextTokenizer tokenizer = Gpt2(new TokenizerInfo { Kind = "", Files = [] });

@@ -88,6 +88,15 @@ public class TextTokenizerErrorTests
     }
 
     [Test]
+    public void EmptySentencePieceModelIsNamed()
+    {
+        using var folder = TokenizerFixtures.NewTempFolder();
+        File.WriteAllBytes(folder.File("tokenizer.model"), []);
+        var e = Assert.Throws<InvalidDataException>(() => TextTokenizer.Open(folder.Path, TokenizerFixtures.SentencePieceInfo))!;
+        Assert.That(e.Message, Does.Contain(folder.File("tokenizer.model")));
+    }
+
+    [Test]
     public void UnknownKindIsReported()
     {
         var e = Assert.Throws<InvalidDataException>(() => TextTokenizer.Open(TokenizerFixtures.Gpt2SubsetFolder, new TokenizerInfo { Kind = "wordpiece", Files = [] }))!;
@@ -103,10 +112,17 @@ public class TextTokenizerErrorTests
     }
 
     [Test]
-    public void SpecialIdOutsideTheVocabularyIsReported()
+    public void SpecialIdOutsideTheSentencePieceVocabularyIsReported()
     {
-        var info = TokenizerFixtures.ByteBpeInfo with { PadId = 60000 };
-        var e = Assert.Throws<InvalidDataException>(() => TextTokenizer.Open(TokenizerFixtures.Gpt2SubsetFolder, info))!;
-        Assert.That(e.Message, Does.Contain("pad_id 60000"));
+        var info = TokenizerFixtures.SentencePieceInfo with { PadId = 600 };
+        var e = Assert.Throws<InvalidDataException>(() => TextTokenizer.Open(TokenizerFixtures.Stories260kFolder, info))!;
+        Assert.That(e.Message, Does.Contain("pad_id 600"));
+    }
+
+    [Test]
+    public void NegativeByteBpeSpecialIdIsReported()
+    {
+        var info = TokenizerFixtures.ByteBpeInfo with { EosId = -1, AddEos = true };
+        Assert.Throws<InvalidDataException>(() => TextTokenizer.Open(TokenizerFixtures.Gpt2SubsetFolder, info));
     }
 }

@@ -1,0 +1,165 @@
+using NUnit.Framework;
+using OrtZo.Tasks;
+
+namespace OrtZo.Tests.Tasks;
+
+/// <summary>One test per way a data line can be wrong: the error names file:line, the field and what was expected.</summary>
+public class TaskDataErrorTests
+{
+    private static TaskDataException LoadFails(string content, string task, string extension = ".jsonl")
+    {
+        string path = TaskFixtures.WriteTemp(content, extension);
+        try
+        {
+            var e = Assert.Throws<TaskDataException>(() => TaskData.Load(path, task))!;
+            Assert.That(e.Message, Does.StartWith(e.Location + ": "));
+            Assert.That(e.Location, Does.StartWith(path + ":"));
+            return e;
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public void BadJson()
+    {
+        var e = LoadFails("{\"premise\": \"a\", \"hypothesis\": \"b\", \"label\": 0}\n{\"premise\": \"a\",\n", "rte");
+        Assert.That(e.Location, Does.EndWith(":2"));
+        Assert.That(e.Message, Does.Contain("not valid JSON"));
+    }
+
+    [Test]
+    public void LineThatIsNotAnObject()
+    {
+        var e = LoadFails("[1, 2]\n", "cb");
+        Assert.That(e.Message, Does.Contain("JSON array; expected a JSON object"));
+    }
+
+    [Test]
+    public void MissingField()
+    {
+        var e = LoadFails("{\"premise\": \"p\", \"label\": \"entailment\"}\n", "cb");
+        Assert.That((e.Location.Split(':')[^1], e.Field), Is.EqualTo(("1", "hypothesis")));
+        Assert.That(e.Message, Does.Contain("field 'hypothesis' is missing; expected a string"));
+    }
+
+    [Test]
+    public void WrongType()
+    {
+        var e = LoadFails("{\"word\": \"w\", \"sentence1\": 5, \"sentence2\": \"b\", \"label\": true}\n", "wic");
+        Assert.That(e.Field, Is.EqualTo("sentence1"));
+        Assert.That(e.Message, Does.Contain("field 'sentence1' is a JSON number; expected a string"));
+    }
+
+    [Test]
+    public void LabelOutOfRange()
+    {
+        var e = LoadFails("{\"sentence\": \"fine\", \"label\": 2}\n", "sst2");
+        Assert.That(e.Field, Is.EqualTo("label"));
+        Assert.That(e.Message, Does.Contain("field 'label' is 2; expected an integer 0..1"));
+    }
+
+    [Test]
+    public void UnknownLabelName()
+    {
+        var e = LoadFails("{\"premise\": \"p\", \"hypothesis\": \"h\", \"label\": \"maybe\"}\n", "rte");
+        Assert.That(e.Message, Does.Contain("\"entailment\" or \"not_entailment\""));
+    }
+
+    [Test]
+    public void GenericLabelOutOfRangeOfItsCandidates()
+    {
+        var e = LoadFails("{\"prompt\": \"p\", \"candidates\": [\" a\", \" b\"], \"label\": 2}\n", "jsonl");
+        Assert.That(e.Message, Does.Contain("expected an integer 0..1"));
+    }
+
+    [Test]
+    public void EmptyCandidates()
+    {
+        var e = LoadFails("{\"prompt\": \"p\", \"candidates\": [], \"label\": 0}\n", "jsonl");
+        Assert.That(e.Field, Is.EqualTo("candidates"));
+        Assert.That(e.Message, Does.Contain("field 'candidates' is empty"));
+    }
+
+    [Test]
+    public void EmptyCandidateString()
+    {
+        var e = LoadFails("{\"prompt\": \"p\", \"candidates\": [\" a\", \"\"], \"label\": 0}\n", "jsonl");
+        Assert.That(e.Field, Is.EqualTo("candidates[1]"));
+    }
+
+    [Test]
+    public void CandidateThatIsNotAString()
+    {
+        var e = LoadFails("{\"prompt\": \"p\", \"candidates\": [\" a\", 3], \"label\": 0}\n", "jsonl");
+        Assert.That(e.Message, Does.Contain("field 'candidates[1]' is a JSON number; expected a string"));
+    }
+
+    [Test]
+    public void NestedMultiRcFieldIsNamedByItsPath()
+    {
+        var e = LoadFails("{\"idx\": 0, \"passage\": {\"text\": \"t\", \"questions\": [{\"question\": \"q\", \"idx\": 0, \"answers\": [{\"text\": \"a\", \"idx\": 0}]}]}}\n", "multirc");
+        Assert.That(e.Field, Is.EqualTo("passage.questions[0].answers[0].label"));
+    }
+
+    [Test]
+    public void CopaQuestionMustBeCauseOrEffect()
+    {
+        var e = LoadFails("{\"premise\": \"p.\", \"choice1\": \"a\", \"choice2\": \"b\", \"question\": \"why\", \"label\": 0}\n", "copa");
+        Assert.That(e.Message, Does.Contain("expected \"cause\" or \"effect\""));
+    }
+
+    [Test]
+    public void WrongTsvColumnCount()
+    {
+        var e = LoadFails("index\tsentence1\tsentence2\tlabel\n0\tp\th\tentailment\n1\tp\tentailment\n", "rte", ".tsv");
+        Assert.That(e.Location, Does.EndWith(":3"));
+        Assert.That(e.Message, Does.Contain("3 tab-separated columns; expected 4"));
+    }
+
+    [Test]
+    public void TsvHeaderWithoutARequiredColumn()
+    {
+        var e = LoadFails("text\tlabel\nfine\t1\n", "sst2", ".tsv");
+        Assert.That((e.Location.Split(':')[^1], e.Field), Is.EqualTo(("1", "sentence")));
+    }
+
+    [Test]
+    public void TsvLabelThatIsNotAClass()
+    {
+        var e = LoadFails("sentence\tlabel\nfine\tpositive\n", "sst2", ".tsv");
+        Assert.That(e.Message, Does.Contain("column 'label' is \"positive\""));
+    }
+
+    [Test]
+    public void TsvForAJsonlOnlyTask()
+    {
+        string path = TaskFixtures.WriteTemp("a\tb\n", ".tsv");
+        try
+        {
+            Assert.Throws<ArgumentException>(() => TaskData.Load(path, "boolq"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public void UnknownTask()
+    {
+        var e = Assert.Throws<ArgumentException>(() => TaskData.Load(TaskFixtures.PathOf("copa.jsonl"), "squad"))!;
+        Assert.That(e.Message, Does.Contain("sst2, rte, boolq"));
+    }
+
+    [Test]
+    public void InvalidInMemoryExamplesAreNamedByIndex()
+    {
+        var e = Assert.Throws<TaskDataException>(() => TaskData.FromExamples([("ok", [" a"], 0), ("bad", [" a", " b"], 5)]))!;
+        Assert.That((e.Location, e.Field), Is.EqualTo(("example 1", "label")));
+        e = Assert.Throws<TaskDataException>(() => TaskData.FromExamples([("p", Array.Empty<string>(), 0)]))!;
+        Assert.That(e.Field, Is.EqualTo("candidates"));
+    }
+}

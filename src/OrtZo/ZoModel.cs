@@ -68,10 +68,13 @@ public sealed class ZoModel : IDisposable
     internal Action? BeforeWeightsRead { get; set; }
 
     /// <summary>Scores every candidate of every example and reports accuracy and the task's loss.</summary>
-    public EvalResult Evaluate(TaskData data, int batchSize = 16)
+    public EvalResult Evaluate(TaskData data, int batchSize = 16) => Evaluate(data, batchSize, null);
+
+    /// <param name="progress">Called with the number of examples scored so far.</param>
+    internal EvalResult Evaluate(TaskData data, int batchSize, Action<int>? progress)
     {
         BeforeWeightsRead?.Invoke();
-        return Evaluator.Evaluate(this, data, batchSize);
+        return Evaluator.Evaluate(this, data, batchSize, progress);
     }
 
     /// <summary>Writes the current weights as a model folder (same graph and tokenizer).</summary>

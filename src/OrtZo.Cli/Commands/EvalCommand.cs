@@ -3,6 +3,7 @@ using System.Text.Json;
 using OrtZo.WeightStore;
 using Spectre.Console;
 
+using OrtZo;
 namespace OrtZo.Cli.Commands;
 
 /// <summary><c>ortzo eval</c>: accuracy of a model on a task file, with an optional per-example JSON report.</summary>

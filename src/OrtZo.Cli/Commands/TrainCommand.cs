@@ -2,6 +2,7 @@ using System.CommandLine;
 using OrtZo.Training;
 using Spectre.Console;
 
+using OrtZo;
 namespace OrtZo.Cli.Commands;
 
 /// <summary><c>ortzo train</c>: a ZO fine-tuning run with metrics, dev selection, checkpoints and resume.</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 
+using OrtZo;
 namespace OrtZo.Tasks;
 
 /// <summary>

@@ -1,5 +1,6 @@
 using OrtZo.Tokenization;
 
+using OrtZo;
 namespace OrtZo.Tasks;
 
 /// <summary>

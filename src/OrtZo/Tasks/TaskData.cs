@@ -1,6 +1,7 @@
+using OrtZo.Tasks;
 using OrtZo.Tokenization;
 
-namespace OrtZo.Tasks;
+namespace OrtZo;
 
 /// <summary>
 /// The examples of one task split, each already put through MeZO's prompt template for its task: a prompt,
@@ -136,6 +137,9 @@ public sealed class TaskData
         }
         return encoded;
     }
+
+    /// <summary>The first <paramref name="count"/> examples, in order.</summary>
+    internal TaskData Take(int count) => Select(Enumerable.Range(0, Math.Min(count, Count)).ToArray());
 
     private TaskData Select(int[] indices) =>
         new(Task, indices.Select(i => Examples[i]).ToArray(), TrainAsClassification);

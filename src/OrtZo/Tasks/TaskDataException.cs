@@ -1,4 +1,4 @@
-namespace OrtZo.Tasks;
+namespace OrtZo;
 
 /// <summary>
 /// Task data that cannot be used: a malformed line in a data file, or an example that cannot be scored.

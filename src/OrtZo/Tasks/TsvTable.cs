@@ -1,3 +1,4 @@
+using OrtZo;
 namespace OrtZo.Tasks;
 
 /// <summary>

@@ -1,11 +1,12 @@
 using OrtZo.Tasks;
 
+using OrtZo;
 namespace OrtZo.Training;
 
 /// <summary>MeZO's evaluation: every candidate scored, prediction = highest mean log-prob, plus the task's loss.</summary>
 internal static class Evaluator
 {
-    public static EvalResult Evaluate(ZoModel model, TaskData data, int batchSize)
+    public static EvalResult Evaluate(ZoModel model, TaskData data, int batchSize, Action<int>? progress = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         var encoded = model.Encode(data);
@@ -48,6 +49,7 @@ internal static class Evaluator
                 predictions[pr.Example] = new ExamplePrediction(pr.Gold, pr.Predicted, candidates);
                 if (pr.IsCorrect) correct++;
             }
+            progress?.Invoke(start + n);
         }
         double loss = data.TrainAsClassification
             ? classificationLoss / Math.Max(1, encoded.Length)

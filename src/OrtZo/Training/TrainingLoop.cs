@@ -3,6 +3,7 @@ using System.Text.Json;
 using OrtZo.Model;
 using OrtZo.WeightStore;
 
+using OrtZo;
 namespace OrtZo.Training;
 
 /// <summary>Settings of a whole training run as <c>ortzo train</c> drives it.</summary>

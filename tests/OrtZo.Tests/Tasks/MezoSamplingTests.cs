@@ -1,6 +1,7 @@
 using NUnit.Framework;
 using OrtZo.Tasks;
 
+using OrtZo;
 namespace OrtZo.Tests.Tasks;
 
 /// <summary>MeZO's sample_subset / sample_train_sets on top of numpy's permutation, and TaskData's wrappers.</summary>

@@ -4,6 +4,7 @@ using OrtZo.Tasks;
 using OrtZo.Tests.Tokenization;
 using OrtZo.Tokenization;
 
+using OrtZo;
 namespace OrtZo.Tests.Tasks;
 
 /// <summary>MeZO's encode_prompt: option lengths, the rows scored, whitespace handling and left truncation.</summary>

@@ -1,6 +1,7 @@
 using NUnit.Framework;
 using OrtZo.Tasks;
 
+using OrtZo;
 namespace OrtZo.Tests.Tasks;
 
 /// <summary>One test per way a data line can be wrong: the error names file:line, the field and what was expected.</summary>

@@ -2,6 +2,7 @@ using System.Text.Json;
 using NUnit.Framework;
 using OrtZo.Tasks;
 
+using OrtZo;
 namespace OrtZo.Tests.Tasks;
 
 /// <summary>

@@ -1,6 +1,7 @@
 using NUnit.Framework;
 using OrtZo.Tasks;
 
+using OrtZo;
 namespace OrtZo.Tests.Tasks;
 
 /// <summary>MeZO's two training losses, the argmax prediction and the metrics, on hand-computed values.</summary>

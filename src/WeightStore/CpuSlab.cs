@@ -11,7 +11,8 @@ public sealed unsafe class CpuSlab : IDisposable
     private CpuSlab(SlabLayout layout)
     {
         Layout = layout;
-        _buffer = new NativeBuffer(layout.ByteLength, SlabLayout.SlabAlignment);
+        // 256-byte base so tensor addresses, not just offsets, are 256-byte aligned (as cuMemAlloc memory is)
+        _buffer = new NativeBuffer(layout.ByteLength, SlabLayout.TensorAlignment);
     }
 
     public SlabLayout Layout { get; }

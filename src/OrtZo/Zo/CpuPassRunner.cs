@@ -92,7 +92,7 @@ internal sealed unsafe class CpuPassRunner : IPassRunner
         {
             ZoNoise.FillNormals(remove.Seed, c0, zr);
             zrSeed = remove.Seed;
-            SubtractScaled(tmp, x, remove.Scale, zr);
+            SubtractScaled(tmp, x, remove.Scale, zr, dtype, sc.Offset);
             RoundTo(tmp, dtype);
             Select(theta, mOld, tmp, x);
         }
@@ -155,7 +155,7 @@ internal sealed unsafe class CpuPassRunner : IPassRunner
                 ZoNoise.FillNormals(apply.Seed, c0, za);
                 z = za;
             }
-            AddScaled(tmp, theta, apply.Scale, z);
+            AddScaled(tmp, theta, apply.Scale, z, dtype, sc.Offset);
             RoundTo(tmp, dtype);
             Select(theta, mNew, tmp, theta);
         }
@@ -224,24 +224,27 @@ internal sealed unsafe class CpuPassRunner : IPassRunner
         for (; i < theta.Length; i++) mask[i] = MathF.Abs(theta[i]) <= threshold ? uint.MaxValue : 0u;
     }
 
-    /// <summary>dst = a − fl(s·z): takes an offset off.</summary>
-    private static void SubtractScaled(Span<float> dst, ReadOnlySpan<float> a, float scale, ReadOnlySpan<float> z)
+    /// <summary>dst = a − Round(fl(s·z)): takes an offset off.</summary>
+    private static void SubtractScaled(Span<float> dst, ReadOnlySpan<float> a, float scale, ReadOnlySpan<float> z, DType dtype, float[] scratch)
     {
-        int i = 0;
-        var vs = new Vector<float>(scale);
-        for (; i <= a.Length - Vector<float>.Count; i += Vector<float>.Count)
-            (new Vector<float>(a.Slice(i)) - vs * new Vector<float>(z.Slice(i))).CopyTo(dst.Slice(i));
-        for (; i < a.Length; i++) dst[i] = a[i] - scale * z[i];
+        var p = Offsets(scale, z, dtype, scratch);
+        TensorPrimitives.Subtract(a, p, dst);
     }
 
-    /// <summary>dst = a + fl(s·z): puts an offset on.</summary>
-    private static void AddScaled(Span<float> dst, ReadOnlySpan<float> a, float scale, ReadOnlySpan<float> z)
+    /// <summary>dst = a + Round(fl(s·z)): puts an offset on.</summary>
+    private static void AddScaled(Span<float> dst, ReadOnlySpan<float> a, float scale, ReadOnlySpan<float> z, DType dtype, float[] scratch)
     {
-        int i = 0;
-        var vs = new Vector<float>(scale);
-        for (; i <= a.Length - Vector<float>.Count; i += Vector<float>.Count)
-            (new Vector<float>(a.Slice(i)) + vs * new Vector<float>(z.Slice(i))).CopyTo(dst.Slice(i));
-        for (; i < a.Length; i++) dst[i] = a[i] + scale * z[i];
+        var p = Offsets(scale, z, dtype, scratch);
+        TensorPrimitives.Add(a, p, dst);
+    }
+
+    /// <summary>The offset p = Round(fl(s·z)) of each element, rounded to the storage type.</summary>
+    private static ReadOnlySpan<float> Offsets(float scale, ReadOnlySpan<float> z, DType dtype, float[] scratch)
+    {
+        var p = scratch.AsSpan(0, z.Length);
+        TensorPrimitives.Multiply(z, scale, p);
+        RoundTo(p, dtype);
+        return p;
     }
 
     private static void Scale(Span<float> dst, float c, ReadOnlySpan<float> z) => TensorPrimitives.Multiply(z, c, dst);
@@ -338,6 +341,7 @@ internal sealed unsafe class CpuPassRunner : IPassRunner
         public readonly float[] ZApply = new float[ChunkElements];
         public readonly float[] G = new float[ChunkElements];
         public readonly float[] Tmp = new float[ChunkElements];
+        public readonly float[] Offset = new float[ChunkElements];
         public readonly float[] Uniform = new float[ChunkElements];
         public readonly uint[] MaskOld = new uint[ChunkElements];
         public readonly uint[] MaskNew = new uint[ChunkElements];

@@ -13,14 +13,17 @@ namespace OrtZo.Zo.Reference;
 /// Per element i of a segment's tensors, with counter c = CounterBase + i:
 ///   x  = Load(w_i)                                     exact widening
 ///   mo = mask of the step that owns the offset on w_i  (dense 1 | stored bit c | U(maskSeed,c) &lt; keep)
-///   θ  = mo ? Round(x − fl(Remove.Scale · z_c(Remove.Seed))) : x
+///   p(P) = Round(fl(P.Scale · z_c(P.Seed)))             an offset is put on the storage grid first
+///   θ  = mo ? Round(x − p(Remove)) : x
 ///   if Update and mo:
 ///     ĝ = Σ_j fl(c_j · z_c(seed_j))                   accumulated left to right
 ///     ĝ = decay ? ĝ + λ·θ : ĝ
 ///     θ = RoundUpdate(Rule(θ, ĝ, state_c))             nearest-even, or stochastic with bits R(roundSeed, c)
 ///   mn = Apply ? (recompute ? |θ| ≤ h : stored bit) : –  stored when recomputed
-///   w_i = (Apply and mn) ? Round(θ + fl(Apply.Scale · z_c(Apply.Seed))) : θ
-/// Masked-out elements are copied unchanged (no arithmetic, so signed zeros survive).
+///   w_i = (Apply and mn) ? Round(θ + p(Apply)) : θ
+/// Masked-out elements are copied unchanged (no arithmetic, so signed zeros survive). With p fixed and on the
+/// storage grid, θ → θ+p → θ−p → θ returns θ exactly unless θ±p rounds in a coarser binade than θ or at an
+/// exact tie (tests characterise this); zeros and weights finer than p always come back.
 /// </summary>
 internal static unsafe class ScalarPassRunner
 {
@@ -46,7 +49,7 @@ internal static unsafe class ScalarPassRunner
         bool oldMask = s.Remove is { } r0 ? MaskOf(b, t, r0.MaskSeed, c) : s.Update is { } u0 && MaskOf(b, t, u0.MaskSeed, c);
         float theta = x;
         if (s.Remove is { } remove && oldMask)
-            theta = Round(x - remove.Scale * ZoNoise.Normal(remove.Seed, c), dtype);
+            theta = Round(x - Offset(remove, c, dtype), dtype);
 
         if (s.Update is { } update && oldMask)
         {
@@ -75,10 +78,13 @@ internal static unsafe class ScalarPassRunner
             {
                 newMask = MaskOf(b, t, apply.MaskSeed, c);
             }
-            if (newMask) result = Round(theta + apply.Scale * ZoNoise.Normal(apply.Seed, c), dtype);
+            if (newMask) result = Round(theta + Offset(apply, c, dtype), dtype);
         }
         Store(w, dtype, i, result);
     }
+
+    /// <summary>p = Round(fl(Scale · z)): on the storage grid, so zeros and weights at least as fine as p come back exactly.</summary>
+    internal static float Offset(Perturbation p, long c, DType dtype) => Round(p.Scale * ZoNoise.Normal(p.Seed, c), dtype);
 
     private static bool MaskOf(WeightBuffers b, TrainableTensor t, ulong maskSeed, long c) => t.Mask switch
     {

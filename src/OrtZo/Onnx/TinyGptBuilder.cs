@@ -8,7 +8,7 @@ namespace OrtZo.Onnx;
 /// output <c>logits</c> [B,T,V], Hugging Face GPT-2 tensor names (Conv1D layout: matrices are [in, out]).
 /// <code>
 /// B = batch, T = sequence, P = past length, S = P + T, d = ModelDim, H = Heads, V = VocabSize
-/// h = wte[ids] + wpe[P .. P+T)
+/// h = wte[ids] + wpe[P .. P+T)                                (or wpe[position_ids] with PositionIdsInput)
 /// per block:  h += c_proj(attn(ln_1(h)));   h += mlp_c_proj(gelu(c_fc(ln_2(h))))       pre-LayerNorm
 /// logits = ln_f(h) · wteᵀ                                     tied head: Gemm(transB = 1), no transposed copy
 /// attention mask = causal_mask[P..P+T, 0..S) + (1 − attention_mask)·(−1e9)   (causal mask is an initializer)
@@ -37,6 +37,7 @@ internal static class TinyGptBuilder
 
         g.Input("input_ids", OnnxElementType.Int64, "batch_size", "sequence_length");
         g.Input("attention_mask", OnnxElementType.Int64, "batch_size", config.WithPast ? "total_sequence_length" : "sequence_length");
+        if (config.PositionIdsInput) g.Input("position_ids", OnnxElementType.Int64, "batch_size", "sequence_length");
         if (config.WithPast)
         {
             for (int i = 0; i < config.Layers; i++)
@@ -67,7 +68,7 @@ internal static class TinyGptBuilder
         string seq = g.DimAsScalar(ids, 1);
         string past = config.WithPast ? g.DimAsScalar("past_key_values.0.key", 2) : g.Int64Scalar("zero", 0);
         string total = g.Node("Add", [past, seq]);
-        string positions = g.Node("Range", [past, total, g.Int64Scalar("one", 1)]);
+        string positions = config.PositionIdsInput ? "position_ids" : g.Node("Range", [past, total, g.Int64Scalar("one", 1)]);
         string h = g.Node("Add", [g.Node("Gather", [wte, ids]), g.Node("Gather", [wpe, positions])]);
 
         // [T, S] causal window for these positions, plus a [B, 1, 1, S] key-padding term.

@@ -23,6 +23,9 @@ internal sealed record TinyGptConfig
     /// <summary>Adds Optimum-style <c>past_key_values.{i}.key/value</c> inputs and <c>present.{i}.*</c> outputs.</summary>
     public bool WithPast { get; init; }
 
+    /// <summary>Takes positions from a <c>position_ids</c> int64 [B,T] input, as Optimum's exports do, instead of deriving them.</summary>
+    public bool PositionIdsInput { get; init; }
+
     /// <summary>
     /// Gives the output head its own initializer <c>lm_head.weight</c> holding the embedding's exact bytes, as some
     /// exports do with tied weights; the importer must fold it back into one input.

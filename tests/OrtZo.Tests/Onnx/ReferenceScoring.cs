@@ -23,6 +23,8 @@ internal static class ReferenceScoring
                 if (name == "input_ids") values.Add(OrtValue.CreateTensorValueFromMemory(ids, [batch, seq]));
                 else if (name == "attention_mask")
                     values.Add(OrtValue.CreateTensorValueFromMemory(attentionMask ?? Enumerable.Repeat(1L, batch * seq).ToArray(), [batch, seq]));
+                else if (name == "position_ids")
+                    values.Add(OrtValue.CreateTensorValueFromMemory(Enumerable.Range(0, batch * seq).Select(i => (long)(i % seq)).ToArray(), [batch, seq]));
                 else if (name.StartsWith("past", StringComparison.Ordinal))
                 {
                     var dims = meta.Dimensions.Select(d => (long)d).ToArray();

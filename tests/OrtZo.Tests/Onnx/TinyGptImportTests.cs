@@ -33,11 +33,13 @@ public class TinyGptImportTests
     [TestCase(false, 17, true, TestName = "Scores match the original: with past key/values, opset 17")]
     [TestCase(true, 12, false, TestName = "Scores match the original: external data, opset 12 (reduce axes as attributes)")]
     [TestCase(false, 18, true, TestName = "Scores match the original: with past, opset 18 (all reduce axes as inputs)")]
-    public void ScoresMatchTheOriginalModel(bool externalData, int opset, bool withPast)
+    [TestCase(true, 17, true, true, TestName = "Scores match the original: Optimum-style, with past and position_ids, external data")]
+    public void ScoresMatchTheOriginalModel(bool externalData, int opset, bool withPast, bool positionIds = false)
     {
-        var config = Base with { Opset = opset, WithPast = withPast };
+        var config = Base with { Opset = opset, WithPast = withPast, PositionIdsInput = positionIds };
         var (folder, source, report) = BuildAndImport(config, externalData, new ImportOptions { Verify = ImportVerification.Forward });
         using var _ = folder;
+        Assert.That(report.Manifest.Inputs.PositionIds, Is.EqualTo(positionIds ? "position_ids" : null));
         using var runner = ImportedModelRunner.Open(report.OutputFolder);
         double worst = 0;
         foreach (int seed in new[] { 1, 2 })

@@ -28,7 +28,7 @@ internal static class CliErrors
     private static string? Hint(Exception e) => e switch
     {
         ModelFormatException => "the model folder must be made by `ortzo import` (see README, \"Model folder format\")",
-        //ONNX OnnxModelException => "`ortzo import` expects an ONNX causal LM: input_ids in, logits [batch, seq, vocab] out",
+        OnnxModelException => "`ortzo import` expects an ONNX causal LM: input_ids in, logits [batch, seq, vocab] out",
         WeightStoreException => "the weights file is not valid safetensors or does not match ortzo.json",
         TaskDataException => "see README, \"Task data\", for the layouts each --task reads",
         FileNotFoundException or DirectoryNotFoundException => "check the path",

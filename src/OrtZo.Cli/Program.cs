@@ -4,7 +4,9 @@ using OrtZo.Cli.Commands;
 
 var root = new RootCommand("OrtZo: fine-tune ONNX language models with zeroth-order optimizers (forward passes only).");
 root.Options.Add(CommonOptions.OrtLibrary);
+root.Subcommands.Add(ImportCommand.Create());
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(MakeModelCommand.Create());
 return CliErrors.Run(() => root.Parse(args).Invoke());

@@ -69,6 +69,7 @@ internal static class TrainingLoop
 
         double? bestLoss = null, initialDevLoss = null, initialDevAcc = null, finalDevLoss = null, finalDevAcc = null;
         long? bestStep = null;
+        long lastEvalStep = -1;
         using var trainer = resuming
             ? ZoTrainer.Resume(checkpointDir, model, train, options)
             : new ZoTrainer(model, train, options);
@@ -116,6 +117,7 @@ internal static class TrainingLoop
             {
                 var d = trainer.Evaluate(dev!, run.EvalBatchSize);
                 (devLoss, devAcc) = (d.Loss, d.Accuracy);
+                (finalDevLoss, finalDevAcc, lastEvalStep) = (d.Loss, d.Accuracy, done);
                 metrics.WriteLine(JsonSerializer.Serialize(new { step = done, dev_loss = d.Loss, dev_accuracy = d.Accuracy }));
                 if (bestLoss is null || d.Loss < bestLoss)
                 {
@@ -134,7 +136,7 @@ internal static class TrainingLoop
         }
         metrics.Flush();
 
-        if (dev is not null && (bestStep != trainer.StepIndex || run.EvalEvery == 0))
+        if (dev is not null && lastEvalStep != trainer.StepIndex)
         {
             var d = trainer.Evaluate(dev, run.EvalBatchSize);
             (finalDevLoss, finalDevAcc) = (d.Loss, d.Accuracy);

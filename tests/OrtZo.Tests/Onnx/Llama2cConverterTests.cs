@@ -11,7 +11,7 @@ namespace OrtZo.Tests.Onnx;
 /// </summary>
 public class Llama2cConverterTests
 {
-    private const string DataFolder = "/work/shared/data/stories260k";
+    private static readonly string DataFolder = Path.Combine(TestPaths.SharedData, "stories260k");
     private static string Checkpoint => Path.Combine(DataFolder, "checkpoint_legacy.bin");
     private static string Tokenizer => Path.Combine(DataFolder, "tokenizer.bin");
 

@@ -165,10 +165,12 @@ public sealed class ZoTrainer : IDisposable
     public EvalResult Evaluate(TaskData data, int batchSize = 16) => _model.Evaluate(data, batchSize);
 
     /// <summary>Writes a checkpoint folder from which <see cref="Resume"/> continues bit for bit.</summary>
-    public void SaveCheckpoint(string folder, double? bestDevLoss = null, long? bestStep = null)
+    public void SaveCheckpoint(string folder, double? bestDevLoss = null, long? bestStep = null) => SaveCheckpoint(folder, bestDevLoss, bestStep, null);
+
+    internal void SaveCheckpoint(string folder, double? bestDevLoss, long? bestStep, Action<string>? afterFile)
     {
         _step.Settle();
-        Checkpoint.Write(folder, _buffers, CurrentState(bestDevLoss, bestStep));
+        Checkpoint.Write(folder, _buffers, CurrentState(bestDevLoss, bestStep), afterFile);
     }
 
     internal RunState CurrentState(double? bestDevLoss, long? bestStep) => new()

@@ -15,7 +15,8 @@ internal static class Checkpoint
     public const string WeightsFile = "weights.safetensors";
     public const string OptimizerFile = "optimizer.safetensors";
 
-    public static unsafe void Write(string folder, WeightBuffers buffers, RunState state)
+    /// <param name="afterFile">Called with each file's path once written (a seam for crash tests).</param>
+    public static unsafe void Write(string folder, WeightBuffers buffers, RunState state, Action<string>? afterFile = null)
     {
         string target = Path.GetFullPath(folder);
         string parent = Path.GetDirectoryName(target)!;
@@ -25,10 +26,15 @@ internal static class Checkpoint
         try
         {
             buffers.Slab.Save(Path.Combine(temp, WeightsFile), new Dictionary<string, string> { ["step"] = state.Step.ToString() });
+            afterFile?.Invoke(Path.Combine(temp, WeightsFile));
             var optimizer = new List<TensorSource>();
             if (buffers.State1 is { } s1) optimizer.Add(TensorSource.FromPointer(new TensorSpec("state1", DType.F32, [buffers.StateLength]), s1.Pointer));
             if (buffers.State2 is { } s2) optimizer.Add(TensorSource.FromPointer(new TensorSpec("state2", DType.F32, [buffers.StateLength]), s2.Pointer));
-            if (optimizer.Count > 0) SafetensorsWriter.Write(Path.Combine(temp, OptimizerFile), optimizer);
+            if (optimizer.Count > 0)
+            {
+                SafetensorsWriter.Write(Path.Combine(temp, OptimizerFile), optimizer);
+                afterFile?.Invoke(Path.Combine(temp, OptimizerFile));
+            }
             AtomicFile.WriteAllText(Path.Combine(temp, RunState.FileName), JsonSerializer.Serialize(state, RunState.Json) + "\n");
             ModelFolder.ReplaceDirectory(temp, target);
         }

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using OrtZo.WeightStore;
 
 namespace OrtZo.Zo;
@@ -184,10 +185,29 @@ internal sealed unsafe class CpuPassRunner : IPassRunner
         }
     }
 
+    // Each group of 16 elements reads 16 bits of a mask word: broadcast them, AND with lane bits 1, 2, 4, …,
+    // and lanes with their bit set become all-ones.
+    private static readonly uint[] LaneBits = Enumerable.Range(0, 64).Select(i => 1u << (i & 15)).ToArray();
+
     private void LoadBits(long c0, Span<uint> mask)
     {
         ulong* words = Buffers.MaskWords + (c0 >> 6);
-        for (int i = 0; i < mask.Length; i++)
+        int i = 0;
+        int w = Vector<uint>.Count;
+        if (Vector.IsHardwareAccelerated && w <= 16 && 16 % w == 0)
+        {
+            for (; i + 16 <= mask.Length; i += 16)
+            {
+                uint bits = (uint)(words[i >> 6] >> (i & 63)) & 0xFFFFu;
+                var b = new Vector<uint>(bits);
+                for (int k = 0; k < 16; k += w)
+                {
+                    var lane = new Vector<uint>(LaneBits, k);
+                    Vector.Equals(b & lane, lane).CopyTo(mask.Slice(i + k));
+                }
+            }
+        }
+        for (; i < mask.Length; i++)
             mask[i] = ((words[i >> 6] >> (i & 63)) & 1UL) != 0 ? uint.MaxValue : 0u;
     }
 
@@ -198,7 +218,15 @@ internal sealed unsafe class CpuPassRunner : IPassRunner
         for (int wi = 0; wi < fullWords; wi++)
         {
             ulong word = 0;
-            for (int b = 0; b < 64; b++) word |= (ulong)(mask[(wi << 6) + b] & 1u) << b;
+            var chunk = mask.Slice(wi << 6, 64);
+            if (Vector512.IsHardwareAccelerated)
+                for (int k = 0; k < 64; k += 16)
+                    word |= (ulong)Vector512.ExtractMostSignificantBits(Vector512.Create(chunk.Slice(k, 16))) << k;
+            else if (Vector256.IsHardwareAccelerated)
+                for (int k = 0; k < 64; k += 8)
+                    word |= (ulong)Vector256.ExtractMostSignificantBits(Vector256.Create(chunk.Slice(k, 8))) << k;
+            else
+                for (int b = 0; b < 64; b++) word |= (ulong)(chunk[b] & 1u) << b;
             words[wi] = word;
         }
         int rest = mask.Length & 63;

@@ -3,13 +3,14 @@ namespace OrtZo.Zo;
 /// <summary>
 /// A small fixed pool for the weight passes: the caller and N−1 dedicated threads pull work items from a
 /// shared counter. Unlike Parallel.For it allocates nothing per call (the body delegate is cached by the
-/// caller), and its threads block instead of spinning, leaving the cores to ORT between passes.
+/// caller), and its idle threads block in the kernel without spinning: a spinning waiter would steal a core
+/// from ORT's forward, which runs right after every pass on the same cores.
 /// </summary>
 internal sealed class KernelThreads : IDisposable
 {
     private readonly Thread[] _threads;
-    private readonly SemaphoreSlim[] _start;
-    private readonly ManualResetEventSlim _done = new(false);
+    private readonly AutoResetEvent[] _start;
+    private readonly ManualResetEventSlim _done = new(false, spinCount: 0);
     private Action<int, int>? _body;
     private int _next, _count, _running;
     private volatile bool _stopping;
@@ -19,11 +20,11 @@ internal sealed class KernelThreads : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threadCount, 1);
         _threads = new Thread[threadCount - 1];
-        _start = new SemaphoreSlim[threadCount - 1];
+        _start = new AutoResetEvent[threadCount - 1];
         for (int i = 0; i < _threads.Length; i++)
         {
             int worker = i + 1;
-            _start[i] = new SemaphoreSlim(0);
+            _start[i] = new AutoResetEvent(false);
             _threads[i] = new Thread(() => Loop(worker)) { IsBackground = true, Name = $"ortzo-kernel-{worker}" };
             _threads[i].Start();
         }
@@ -42,7 +43,7 @@ internal sealed class KernelThreads : IDisposable
         _count = count;
         _running = _threads.Length;
         _done.Reset();
-        foreach (var s in _start) s.Release();
+        foreach (var s in _start) s.Set();
         try
         {
             Work(0);
@@ -67,7 +68,7 @@ internal sealed class KernelThreads : IDisposable
         var start = _start[worker - 1];
         while (true)
         {
-            start.Wait();
+            start.WaitOne();
             if (_stopping) return;
             try
             {
@@ -85,7 +86,7 @@ internal sealed class KernelThreads : IDisposable
     public void Dispose()
     {
         _stopping = true;
-        foreach (var s in _start) s.Release();
+        foreach (var s in _start) s.Set();
         foreach (var t in _threads) t.Join();
         foreach (var s in _start) s.Dispose();
         _done.Dispose();

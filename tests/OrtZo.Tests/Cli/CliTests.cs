@@ -115,4 +115,18 @@ public class CliTests
         Assert.That(infoCode, Is.Zero, infoErr);
         Assert.That(info, Does.Contain("layers.0").And.Contain("layers.1"));
     }
+
+    [Test]
+    public void DoctorReportsTheLibraryNamedByTheEnvironmentAndChecksTheKernels()
+    {
+        string native = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libonnxruntime.so");
+        Assert.That(File.Exists(native), native);
+        var (code, stdout, stderr) = CliRunner.RunWith(new Dictionary<string, string> { ["ORTZO_ORT_LIB"] = native }, "doctor");
+        Assert.That(code, Is.Zero, stdout + stderr);
+        Assert.That(stdout.Replace("\n", ""), Does.Contain("libonnxruntime.so").And.Contain("bit-identical"));
+
+        var (bad, _, badErr) = CliRunner.RunWith(new Dictionary<string, string> { ["ORTZO_ORT_LIB"] = Path.Combine(_dir, "missing.so") }, "doctor");
+        Assert.That(bad, Is.EqualTo(2));
+        Assert.That(badErr, Does.Contain("ORTZO_ORT_LIB").And.Contain("missing.so"));
+    }
 }

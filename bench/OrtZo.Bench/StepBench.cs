@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using OrtZo.Training;
+using OrtZo.Zo;
+
+namespace OrtZo.Bench;
+
+/// <summary>ZO step time against two forwards, and the bandwidth of one weight pass, for MeZO and Sparse-MeZO.</summary>
+internal static class StepBench
+{
+    public static JsonObject Measure(Options o)
+    {
+        using var model = ZoModel.Open(o.Model);
+        int rows = o.Batch, seq = Math.Min(o.Seq, model.MaxLength);
+        var batch = new RandomBatch(model, rows, seq, model.Folder.Manifest.VocabSize);
+        var options = new ZoOptions
+        {
+            Optimizer = o.Optimizer == "sparse-mezo" ? ZoOptimizer.SparseMeZO : ZoOptimizer.MeZO,
+            LearningRate = 1e-6,
+            Epsilon = 1e-3,
+            Sparsity = 0.8,
+        };
+        var tensors = TrainingPlan.Tensors(model.Folder.Manifest, model.Slab, options);
+        using var buffers = new WeightBuffers(model.Slab, tensors, TrainingPlan.StateBuffers(options));
+        using var runner = new CpuPassRunner(buffers, model.Threads);
+        var passes = new WeightPasses(runner);
+        var groups = model.Folder.CreateGroups(model.Slab.Layout);
+        var step = new ZoStep(passes, TrainingPlan.Settings(options), groups.Names.Select(groups.SlotsOf).ToList());
+
+        double forward = ForwardBench.Time(batch.Forward);
+        long t = 0;
+        var timed = new TimedProbe(batch);
+        double stepMs = ForwardBench.Time(() => step.Run(t++, 1e-6f, timed));
+        double forwardInStep = timed.Milliseconds / timed.Calls;
+        step.Settle();
+
+        // one pass A over every trainable weight: read and write each weight once (plus the mask bits)
+        var slots = buffers.Trainable.Select(x => x.Slot.Index).ToArray();
+        var p = new Perturbation(1, 1e-3f, 0);
+        runner.Run([new PassSegment { Slots = slots, Apply = p, RecomputeMask = true }]);
+        double passMs = ForwardBench.Time(() => runner.Run([new PassSegment { Slots = slots, Remove = p, Apply = p }]), 5, 1);
+        long weightBytes = buffers.Trainable.Sum(x => x.Slot.Spec.ByteLength);
+        long maskBytes = buffers.MaskBits?.ByteLength ?? 0;
+        double gbPerS = (2.0 * weightBytes + maskBytes) / (passMs / 1000) / 1e9;
+        return new JsonObject
+        {
+            ["model"] = Path.GetFileName(o.Model),
+            ["params"] = model.ParameterCount,
+            ["optimizer"] = o.Optimizer,
+            ["batch"] = rows,
+            ["seq"] = seq,
+            ["forward_ms"] = forward,
+            ["step_ms"] = stepMs,
+            ["step_over_2fwd"] = stepMs / (2 * forward),
+            ["forward_in_step_ms"] = forwardInStep,
+            ["pass_ms"] = passMs,
+            ["pass_gb_per_s"] = gbPerS,
+            ["extra_memory_bytes"] = buffers.ExtraBytes,
+            ["peak_rss_mb"] = Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0,
+        };
+    }
+}
+
+/// <summary>Times the forwards a step makes, to split a step into forwards, passes and the rest.</summary>
+internal sealed class TimedProbe(ILossProbe inner) : ILossProbe
+{
+    public double Milliseconds { get; private set; }
+    public int Calls { get; private set; }
+
+    public double Loss()
+    {
+        long start = Stopwatch.GetTimestamp();
+        double loss = inner.Loss();
+        Milliseconds += Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        Calls++;
+        return loss;
+    }
+}

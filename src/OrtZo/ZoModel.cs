@@ -1,4 +1,6 @@
+using OrtZo.Export;
 using OrtZo.Model;
+using OrtZo.Peft;
 using OrtZo.Runtime;
 using OrtZo.Session;
 using OrtZo.Tasks;
@@ -11,6 +13,8 @@ namespace OrtZo;
 /// <summary>
 /// An OrtZo model folder opened for scoring and training: its weights in one engine-owned slab, bound as
 /// graph inputs of an ONNX Runtime session. Dispose releases the session and the weights.
+/// Opened with <see cref="PeftOptions"/> (or from an adapter folder that a PEFT run saved), the slab holds only
+/// the adapter tensors and the session runs a rewritten copy of the graph in which the base weights are frozen.
 /// </summary>
 /// <example>
 /// <code>
@@ -24,37 +28,103 @@ public sealed class ZoModel : IDisposable
     private readonly Dictionary<TaskData, (int MaxLength, EncodedExample[] Encoded)> _encoded = new(ReferenceEqualityComparer.Instance);
     private ScoringSession? _session;
 
-    private ZoModel(ModelFolder folder, CpuSlab slab, TextTokenizer tokenizer, ZoDevice device, int threads)
+    private ZoModel(ModelFolder folder, CpuSlab slab, TextTokenizer tokenizer, ZoDevice device, int threads, PeftState? peft)
     {
         Folder = folder;
         Slab = slab;
         Tokenizer = tokenizer;
         Device = device;
         Threads = threads;
+        PeftState = peft;
     }
 
-    /// <summary>Opens a model folder (see README, "Model folder format").</summary>
+    /// <summary>Opens a model folder (see README, "Model folder format") or an adapter folder a PEFT run saved.</summary>
     /// <param name="device">Where to run; CPU by default.</param>
     /// <param name="threads">CPU threads for ORT and the weight kernels (default: all cores).</param>
-    public static ZoModel Open(string folder, ZoDevice? device = null, int? threads = null)
+    /// <param name="peft">
+    /// Train adapters instead of the weights (null or <see cref="PeftScheme.Full"/>: all weights). The model folder
+    /// is not modified: the rewritten graph goes to a cache (<see cref="PeftOptions.CacheFolder"/>). For an adapter
+    /// folder, null keeps its own options; otherwise they must describe the same adapters (only the frozen-base mode
+    /// and the cache folder may differ).
+    /// </param>
+    public static ZoModel Open(string folder, ZoDevice? device = null, int? threads = null, PeftOptions? peft = null)
     {
         OrtLibrary.Initialize();
         var dev = device ?? ZoDevice.Cpu;
         if (dev.Kind != DeviceKind.Cpu)
             throw new NotSupportedException($"device {dev}: this build runs models on cpu only");
+        int threadCount = threads ?? Environment.ProcessorCount;
+        peft?.Validate();
+        if (AdapterFolder.IsAdapterFolder(folder)) return OpenAdapters(folder, dev, threadCount, peft);
         var modelFolder = ModelFolder.Open(folder);
-        var tokenizer = TextTokenizer.Open(modelFolder.Path, modelFolder.Manifest.Tokenizer);
-        var slab = modelFolder.LoadWeights();
-        return new ZoModel(modelFolder, slab, tokenizer, dev, threads ?? Environment.ProcessorCount);
+        if (peft is null || peft.Scheme == PeftScheme.Full)
+        {
+            var tokenizer = TextTokenizer.Open(modelFolder.Path, modelFolder.Manifest.Tokenizer);
+            var slab = modelFolder.LoadWeights();
+            return new ZoModel(modelFolder, slab, tokenizer, dev, threadCount, null);
+        }
+        if (modelFolder.Manifest.WeightInputs.Any(w => w.Role == WeightRole.Adapter))
+            throw new ArgumentException($"{modelFolder.Path} already holds adapters (it is a rewritten PEFT graph); open the base model folder instead", nameof(folder));
+        return OpenRewritten(modelFolder, BaseModelIdentity.Of(modelFolder), peft, dev, threadCount, modelFolder.Path, null);
     }
 
-    /// <summary>Folder the model was opened from.</summary>
-    public string FolderPath => Folder.Path;
+    private static ZoModel OpenAdapters(string folder, ZoDevice device, int threads, PeftOptions? peft)
+    {
+        var manifest = AdapterFolder.Read(folder);
+        var options = manifest.Peft;
+        if (peft is not null)
+        {
+            if (peft.AdapterIdentity() != options.AdapterIdentity())
+                throw new ArgumentException($"{Path.GetFullPath(folder)} holds {options.AdapterIdentity()} adapters; the options given describe {peft.AdapterIdentity()}", nameof(peft));
+            options = options with { FrozenBase = peft.FrozenBase, CacheFolder = peft.CacheFolder };
+        }
+        var (baseFolder, identity) = AdapterFolder.OpenBase(folder, manifest);
+        return OpenRewritten(baseFolder, identity, options, device, threads, Path.GetFullPath(folder),
+            Path.Combine(Path.GetFullPath(folder), manifest.Adapters));
+    }
+
+    private static ZoModel OpenRewritten(ModelFolder baseFolder, BaseModelIdentity identity, PeftOptions options, ZoDevice device, int threads,
+        string openedFrom, string? adapterValues)
+    {
+        var derived = PeftCache.Prepare(baseFolder, identity, options, threads);
+        var tokenizer = TextTokenizer.Open(derived.Path, derived.Manifest.Tokenizer);
+        var slab = derived.LoadWeights();
+        try
+        {
+            if (adapterValues is not null)
+            {
+                using var file = SafetensorsFile.Open(adapterValues);
+                slab.CopyFrom(file);
+            }
+        }
+        catch
+        {
+            slab.Dispose();
+            throw;
+        }
+        return new ZoModel(derived, slab, tokenizer, device, threads, new PeftState(baseFolder, identity, options, openedFrom));
+    }
+
+    /// <summary>Folder the model was opened from (for a PEFT model: the base model folder, or the adapter folder).</summary>
+    public string FolderPath => PeftState?.OpenedFrom ?? Folder.Path;
 
     public ZoDevice Device { get; }
 
-    /// <summary>Number of weights bound as graph inputs.</summary>
+    /// <summary>Number of weights bound as graph inputs: all of them, or a PEFT model's adapters (the trainable ones).</summary>
     public long ParameterCount => Slab.Layout.ElementCount;
+
+    /// <summary>The PEFT scheme in use, or null when every weight is trainable.</summary>
+    public PeftOptions? Peft => PeftState?.Options;
+
+    /// <summary>Weights of the base model, frozen under PEFT (equal to <see cref="ParameterCount"/> without PEFT).</summary>
+    public long BaseParameterCount => PeftState is { } p
+        ? p.BaseFolder.Manifest.WeightInputs.Sum(w => w.Shape.Aggregate(1L, (a, b) => a * b))
+        : ParameterCount;
+
+    /// <summary>For a PEFT model, the base model (by hash) and the adapter options its adapters belong to; null otherwise.</summary>
+    internal string? BaseModelKey => PeftState is { } p ? $"{p.Identity} {p.Options.AdapterIdentity()}" : null;
+
+    internal PeftState? PeftState { get; }
 
     /// <summary>Longest token sequence the model accepts.</summary>
     public int MaxLength => Folder.Manifest.MaxLength;
@@ -77,11 +147,26 @@ public sealed class ZoModel : IDisposable
         return Evaluator.Evaluate(this, data, batchSize, progress);
     }
 
-    /// <summary>Writes the current weights as a model folder (same graph and tokenizer).</summary>
+    /// <summary>
+    /// Writes the current weights as a model folder (same graph and tokenizer); a PEFT model writes an adapter folder
+    /// (its adapters and the base model's path and hashes), which <see cref="Open"/> reads back.
+    /// </summary>
     public void Save(string folder)
     {
         BeforeWeightsRead?.Invoke();
-        Folder.SaveWithWeights(folder, Slab);
+        if (PeftState is { } p) AdapterFolder.Write(folder, p.BaseFolder, p.Identity, p.Options, Slab);
+        else Folder.SaveWithWeights(folder, Slab);
+    }
+
+    /// <summary>
+    /// Writes the current model as a standard ONNX causal LM (input_ids [+ attention_mask, position_ids] → logits,
+    /// weights as initializers, no scoring head) plus its tokenizer files, loadable by plain ONNX Runtime.
+    /// </summary>
+    /// <param name="mergeLora">LoRA: fold (α/r)·B·A into the base weights (true) or keep the low-rank branch in the graph.</param>
+    public ExportReport Export(string folder, bool mergeLora = true)
+    {
+        BeforeWeightsRead?.Invoke();
+        return ModelExporter.Export(this, folder, mergeLora);
     }
 
     /// <summary>The task's examples tokenized for this model (cached per data set).</summary>
@@ -111,3 +196,6 @@ public sealed class ZoModel : IDisposable
         Slab.Dispose();
     }
 }
+
+/// <summary>What a PEFT model was built from: the untouched base folder, its hashes, the scheme, and where it was opened.</summary>
+internal sealed record PeftState(ModelFolder BaseFolder, BaseModelIdentity Identity, PeftOptions Options, string OpenedFrom);

@@ -102,6 +102,9 @@ public sealed class ZoTrainer : IDisposable
         string given = JsonSerializer.Serialize(opts with { TotalSteps = 1 }, RunState.Json);
         if (saved != given)
             throw new ArgumentException($"{Path.Combine(checkpoint, RunState.FileName)}: the run was started with other options; resuming needs the same ones (only the step count may grow).\n  checkpoint: {saved}\n  given:      {given}");
+        if (state.BaseModel != model.BaseModelKey)
+            throw new ArgumentException($"{Path.Combine(checkpoint, RunState.FileName)}: the run trained {state.BaseModel ?? "all weights of a model"}; " +
+                                        $"this model is {model.BaseModelKey ?? "opened without PEFT"}; resuming needs the same base model and adapter options");
         string fingerprint = Fingerprint(train);
         if (fingerprint != state.DataFingerprint)
             throw new ArgumentException($"{Path.Combine(checkpoint, RunState.FileName)}: the training data differs from the run's ({state.DataFingerprint} vs {fingerprint})");
@@ -183,6 +186,7 @@ public sealed class ZoTrainer : IDisposable
         TensorRatios = _ratios,
         DataFingerprint = _dataFingerprint,
         Model = _model.FolderPath,
+        BaseModel = _model.BaseModelKey,
         BestDevLoss = bestDevLoss,
         BestStep = bestStep,
         ElapsedSeconds = Elapsed.TotalSeconds,

@@ -22,8 +22,8 @@ internal static class TrainCommand
         };
         var steps = new Option<long>("--steps") { Description = "Total steps of the run", DefaultValueFactory = _ => 1000 };
         var batch = new Option<int>("--batch") { Description = "Examples per step", DefaultValueFactory = _ => 16 };
-        var lr = new Option<double>("--lr") { Description = "Learning rate", DefaultValueFactory = _ => 1e-6 };
-        var eps = new Option<double>("--eps") { Description = "Perturbation scale ε", DefaultValueFactory = _ => 1e-3 };
+        var lr = new Option<double?>("--lr") { Description = "Learning rate (default per --peft, tuned on stories260k: full 1e-4, lora 1e-3, prefix 3e-2, prompt 1e-1; MeZO used 1e-6, 1e-4, 1e-2 on OPT-13B)" };
+        var eps = new Option<double?>("--eps") { Description = "Perturbation scale ε (default per --peft: full 1e-3, lora 1e-2, prefix 1e-1, prompt 1e-2)" };
         var seed = new Option<ulong>("--seed") { Description = "Master seed of perturbations and data order", DefaultValueFactory = _ => 0UL };
         var outDir = new Option<string>("--out") { Description = "Output folder: metrics.jsonl, checkpoint/, best/, final/, summary.json", Required = true };
         var evalEvery = new Option<long>("--eval-every") { Description = "Dev evaluation (and checkpoint) interval; 0 = at the end only", DefaultValueFactory = _ => 0 };
@@ -54,6 +54,7 @@ internal static class TrainCommand
         var numDev = new Option<int?>("--num-dev") { Description = "MeZO protocol: sample this many dev examples from --data too (when no --dev file)" };
         var numTest = new Option<int?>("--num-test") { Description = "MeZO protocol: sample this many test examples from --test" };
         var sampleSeed = new Option<int>("--sample-seed") { Description = "numpy seed of the MeZO sampling", DefaultValueFactory = _ => 0 };
+        var peft = PeftCommandOptions.Create();
 
         var command = new Command("train", "Fine-tune a model with a zeroth-order optimizer")
         {
@@ -61,6 +62,7 @@ internal static class TrainCommand
             device, threads, sparsity, sparseTargets, freezeUnmasked, schedule, weightDecay, queries, onePoint, blockWise, gradPrune,
             gradPruneResample, momentum, beta2, stochasticRounding, evalBatch, numTrain, numDev, numTest, sampleSeed,
         };
+        peft.AddTo(command);
         command.SetAction(result =>
         {
             CommonOptions.Apply(result);
@@ -78,11 +80,15 @@ internal static class TrainCommand
             }
             if (result.GetValue(numTest) is int nTest && testData is not null) testData = testData.Sample(nTest, sSeed);
 
+            // The model is opened first: an adapter folder brings its own scheme, which picks the default lr and ε.
+            using var zo = ZoModel.Open(result.GetValue(model)!, CommonOptions.ParseDevice(result.GetValue(device)!), result.GetValue(threads),
+                peft.Parse(result, result.GetValue(seed)));
+            var (defaultLr, defaultEps) = PeftOptions.DefaultHyperparameters(zo.Peft?.Scheme ?? PeftScheme.Full);
             var options = new ZoOptions
             {
                 Optimizer = ParseOptimizer(result.GetValue(optimizer)!),
-                LearningRate = result.GetValue(lr),
-                Epsilon = result.GetValue(eps),
+                LearningRate = result.GetValue(lr) ?? defaultLr,
+                Epsilon = result.GetValue(eps) ?? defaultEps,
                 Seed = result.GetValue(seed),
                 BatchSize = result.GetValue(batch),
                 Schedule = result.GetValue(schedule) switch
@@ -122,9 +128,10 @@ internal static class TrainCommand
                 EvalBatchSize = result.GetValue(evalBatch),
                 Resume = result.GetValue(resume),
             };
-            using var zo = ZoModel.Open(result.GetValue(model)!, CommonOptions.ParseDevice(result.GetValue(device)!), result.GetValue(threads));
-            AnsiConsole.MarkupLine($"model [bold]{Markup.Escape(zo.FolderPath)}[/]: {zo.ParameterCount:N0} parameters; task {Markup.Escape(train.Task)}: {train.Count} train" +
+            AnsiConsole.MarkupLine($"model [bold]{Markup.Escape(zo.FolderPath)}[/]: {zo.BaseParameterCount:N0} parameters; task {Markup.Escape(train.Task)}: {train.Count} train" +
                                    (devData is null ? "" : $", {devData.Count} dev") + (testData is null ? "" : $", {testData.Count} test"));
+            if (zo.Peft is { } used)
+                AnsiConsole.MarkupLine($"peft {used.Scheme.ToString().ToLowerInvariant()}: {zo.ParameterCount:N0} trainable adapter parameters, base weights frozen as {used.FrozenBase.ToString().ToLowerInvariant()}");
             AnsiConsole.MarkupLine($"optimizer {Markup.Escape(result.GetValue(optimizer)!)}, lr {options.LearningRate:G3}, ε {options.Epsilon:G3}, batch {options.BatchSize}, seed {options.Seed}, {settings.Steps} steps");
 
             TrainingSummary? summary = null;
@@ -164,6 +171,85 @@ internal static class TrainCommand
         table.AddRow("peak RSS", $"{s.PeakWorkingSetBytes / 1048576.0:F0} MiB");
         table.AddRow("output", Markup.Escape(Path.GetFullPath(outDir)));
         AnsiConsole.Write(table);
+    }
+
+    /// <summary>
+    /// The --peft option and its hyperparameters. Without --peft the model trains all its weights (or, for an adapter
+    /// folder a PEFT run saved, the adapters it holds, with its own settings).
+    /// </summary>
+    internal sealed class PeftCommandOptions
+    {
+        private readonly Option<string?> _scheme = new("--peft") { Description = "full | lora | prefix | prompt: train all weights, or only adapters on a frozen base (default full)" };
+        private readonly Option<int> _loraRank = new("--lora-rank") { Description = "LoRA rank r", DefaultValueFactory = _ => 8 };
+        private readonly Option<double> _loraAlpha = new("--lora-alpha") { Description = "LoRA α (the branch is scaled by α/r)", DefaultValueFactory = _ => 16 };
+        private readonly Option<string?> _loraTargets = new("--lora-targets")
+        {
+            Description = "Comma-separated projection names to adapt (parts of weight or node names); default q_proj,v_proj, or the fused c_attn/query_key_value/qkv_proj/Wqkv",
+        };
+        private readonly Option<int> _prefixTokens = new("--prefix-tokens") { Description = "Prefix tuning: learned key/value rows per layer", DefaultValueFactory = _ => 5 };
+        private readonly Option<string> _prefixInit = new("--prefix-init") { Description = "real (keys/values of random tokens, MeZO's default) | random", DefaultValueFactory = _ => "real" };
+        private readonly Option<int> _promptTokens = new("--prompt-tokens") { Description = "Prompt tuning: virtual tokens in front of the input", DefaultValueFactory = _ => 10 };
+        private readonly Option<string> _promptInit = new("--prompt-init") { Description = "vocab (embeddings of random tokens) | random", DefaultValueFactory = _ => "vocab" };
+        private readonly Option<double> _initStd = new("--peft-init-std") { Description = "σ of --prefix-init random and --prompt-init random", DefaultValueFactory = _ => 1.0 };
+        private readonly Option<string> _frozenBase = new("--frozen-base")
+        {
+            Description = "initializers (ORT may prepack them: faster) | inputs (variable graph inputs, no prepacked copy)",
+            DefaultValueFactory = _ => "initializers",
+        };
+
+        public static PeftCommandOptions Create() => new();
+
+        public void AddTo(Command command)
+        {
+            foreach (Option option in new Option[] { _scheme, _loraRank, _loraAlpha, _loraTargets, _prefixTokens, _prefixInit, _promptTokens, _promptInit, _initStd, _frozenBase })
+                command.Options.Add(option);
+        }
+
+        /// <summary>The options, or null when --peft was not given; <paramref name="seed"/> seeds the adapters' initialisation.</summary>
+        public PeftOptions? Parse(ParseResult result, ulong seed)
+        {
+            if (result.GetValue(_scheme) is not { } scheme) return null;
+            var options = new PeftOptions
+            {
+                Scheme = scheme.ToLowerInvariant() switch
+                {
+                    "full" => PeftScheme.Full,
+                    "lora" => PeftScheme.Lora,
+                    "prefix" => PeftScheme.Prefix,
+                    "prompt" => PeftScheme.Prompt,
+                    _ => throw new ArgumentException($"--peft {scheme}: expected full, lora, prefix or prompt"),
+                },
+                LoraRank = result.GetValue(_loraRank),
+                LoraAlpha = result.GetValue(_loraAlpha),
+                LoraTargets = result.GetValue(_loraTargets) is { } targets
+                    ? targets.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    : null,
+                PrefixTokens = result.GetValue(_prefixTokens),
+                PrefixInit = result.GetValue(_prefixInit) switch
+                {
+                    "real" => PrefixInit.RealActivations,
+                    "random" => PrefixInit.Random,
+                    var s => throw new ArgumentException($"--prefix-init {s}: expected real or random"),
+                },
+                PromptTokens = result.GetValue(_promptTokens),
+                PromptInit = result.GetValue(_promptInit) switch
+                {
+                    "vocab" => PromptInit.Vocabulary,
+                    "random" => PromptInit.Random,
+                    var s => throw new ArgumentException($"--prompt-init {s}: expected vocab or random"),
+                },
+                RandomInitStd = result.GetValue(_initStd),
+                InitSeed = seed,
+                FrozenBase = result.GetValue(_frozenBase) switch
+                {
+                    "initializers" => FrozenBase.Initializers,
+                    "inputs" => FrozenBase.Inputs,
+                    var s => throw new ArgumentException($"--frozen-base {s}: expected initializers or inputs"),
+                },
+            };
+            options.Validate();
+            return options;
+        }
     }
 
     internal static ZoOptimizer ParseOptimizer(string name) => name.ToLowerInvariant() switch

@@ -129,6 +129,11 @@ internal enum WeightRole
     Bias,
     /// <summary>Anything else (e.g. a learned scalar).</summary>
     Other,
+    /// <summary>
+    /// A parameter-efficient adapter (LoRA A/B, prefix keys/values, virtual-token embeddings) added by a PEFT
+    /// rewrite. A model that has adapters trains only them: its base weights are frozen.
+    /// </summary>
+    Adapter,
 }
 
 /// <summary>How to build the tokenizer, chosen by the importer from the files present.</summary>

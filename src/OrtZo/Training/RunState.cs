@@ -35,6 +35,12 @@ internal sealed record RunState
     /// <summary>The model folder the run trains (informational).</summary>
     public string? Model { get; init; }
 
+    /// <summary>
+    /// PEFT runs: the base model (graph and weights hashes) and adapter options the checkpoint's adapters belong to.
+    /// The checkpoint holds only the adapters, so a resume against another base model is refused. Null for full runs.
+    /// </summary>
+    public string? BaseModel { get; init; }
+
     /// <summary>Best dev loss so far and its step (null without a dev set).</summary>
     public double? BestDevLoss { get; init; }
     public long? BestStep { get; init; }

@@ -66,8 +66,7 @@ internal static class TrainingPlan
         foreach (var slot in slab.Layout.Slots)
         {
             var w = manifest.WeightInputs[slot.Index];
-            var kind = KindOf(w.Role);
-            MaskKind mask = MaskFor(o, kind);
+            MaskKind mask = MaskFor(o, w.Role);
             result.Add(new TrainableTensor
             {
                 Slot = slot,
@@ -83,8 +82,15 @@ internal static class TrainingPlan
         return result;
     }
 
-    private static MaskKind MaskFor(ZoOptions o, WeightKinds kind)
+    /// <summary>
+    /// Adapters (PEFT) are few and freshly initialised (LoRA's B is all zeros), so magnitude and pruning masks
+    /// would say nothing about them: every optimizer moves all of their elements. A PEFT model's slab holds
+    /// only adapters; its base weights live in the graph and are frozen by construction.
+    /// </summary>
+    private static MaskKind MaskFor(ZoOptions o, WeightRole role)
     {
+        if (role == WeightRole.Adapter) return MaskKind.Dense;
+        var kind = KindOf(role);
         if ((o.Trainable & kind) == 0) return MaskKind.Frozen;
         if (o.Optimizer == ZoOptimizer.SparseMeZO)
             return (o.SparseTargets & kind) != 0 ? MaskKind.Magnitude : o.FreezeUnmasked ? MaskKind.Frozen : MaskKind.Dense;
@@ -102,12 +108,12 @@ internal static class TrainingPlan
         if (o.Optimizer == ZoOptimizer.SparseMeZO)
         {
             foreach (var slot in slab.Layout.Slots)
-                if (MaskFor(o, KindOf(manifest.WeightInputs[slot.Index].Role)) == MaskKind.Magnitude)
+                if (MaskFor(o, manifest.WeightInputs[slot.Index].Role) == MaskKind.Magnitude)
                     ratios[slot.Index] = MagnitudeThreshold.Compute(slab.ReadFloat32(slot.Index), o.Sparsity);
         }
         else if (o.GradientPruning > 0)
         {
-            var trainable = slab.Layout.Slots.Where(s => MaskFor(o, KindOf(manifest.WeightInputs[s.Index].Role)) == MaskKind.Random).ToList();
+            var trainable = slab.Layout.Slots.Where(s => MaskFor(o, manifest.WeightInputs[s.Index].Role) == MaskKind.Random).ToList();
             var all = trainable.SelectMany(s => slab.ReadFloat32(s.Index)).ToArray();
             float global = MagnitudeThreshold.Compute(all, 1 - o.GradientPruning);
             foreach (var slot in trainable)

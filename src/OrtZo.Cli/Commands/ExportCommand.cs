@@ -1,0 +1,36 @@
+using System.CommandLine;
+using Spectre.Console;
+
+namespace OrtZo.Cli.Commands;
+
+/// <summary><c>ortzo export</c>: a tuned model (full or adapter folder) as a standard ONNX causal LM with its tokenizer files.</summary>
+internal static class ExportCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Tuned OrtZo model folder, or an adapter folder a PEFT run saved (best/, final/)", Required = true };
+        var outDir = new Option<string>("--out") { Description = "Folder to write: model.onnx [+ model.onnx.data], tokenizer files, export.json", Required = true };
+        var merge = new Option<bool>("--merge-lora")
+        {
+            Description = "LoRA: fold (α/r)·B·A into the base weights (true, the original graph) or keep the low-rank branch (false)",
+            DefaultValueFactory = _ => true,
+        };
+        var threads = CommonOptions.Threads();
+        var command = new Command("export", "Write a tuned model as a standard ONNX causal LM (weights as initializers, no scoring head)")
+        {
+            model, outDir, merge, threads,
+        };
+        command.SetAction(result =>
+        {
+            CommonOptions.Apply(result);
+            using var zo = ZoModel.Open(result.GetValue(model)!, threads: result.GetValue(threads));
+            var report = zo.Export(result.GetValue(outDir)!, result.GetValue(merge));
+            string scheme = report.Scheme.ToString().ToLowerInvariant();
+            AnsiConsole.MarkupLine($"exported {Markup.Escape(zo.FolderPath)} ({scheme}{(report.Scheme == PeftScheme.Lora ? report.LoraMerged ? ", LoRA merged" : ", LoRA kept as a branch" : "")}): " +
+                                   $"{report.Parameters:N0} parameters");
+            AnsiConsole.MarkupLine($"wrote {Markup.Escape(report.Folder)}: {Markup.Escape(string.Join(", ", report.Files))}");
+            return 0;
+        });
+        return command;
+    }
+}

@@ -130,7 +130,7 @@ internal static class ModelExporter
                 format = "ortzo-export",
                 version = 1,
                 source = model.FolderPath,
-                peft = peft is null ? null : peft.Options.AdapterIdentity(),
+                peft = peft is null ? null : System.Text.Json.Nodes.JsonNode.Parse(peft.Options.AdapterIdentity()),
                 lora_merged = merged,
                 inputs = proto.Graph.Input.Select(i => i.Name).ToList(),
                 outputs = proto.Graph.Output.Select(o => o.Name).ToList(),

@@ -118,7 +118,7 @@ internal static partial class PeftCache
             base_folder = baseFolder.Path,
             base_graph_sha256 = identity.GraphSha256,
             base_weights_sha256 = identity.WeightsSha256,
-            adapters = options.AdapterIdentity(),
+            adapters = System.Text.Json.Nodes.JsonNode.Parse(options.AdapterIdentity()),
             frozen_base = options.FrozenBase.ToString().ToLowerInvariant(),
             adapter_parameters = rewritten.Adapters.Sum(a => a.ElementCount),
         }, new JsonSerializerOptions { WriteIndented = true }) + "\n");

@@ -44,6 +44,15 @@ public enum WeightKinds
     All = Matrices | Embeddings | Head | Norms | Biases | Other,
 }
 
+/// <summary>What the ZO estimate differentiates.</summary>
+public enum ZoObjective
+{
+    /// <summary>The task's training loss (cross-entropy over candidates, or token CE of the gold option).</summary>
+    Loss,
+    /// <summary>−accuracy on the batch: a non-differentiable signal, as MeZO uses −F1 for SQuAD. Needs a large ε to move predictions.</summary>
+    Accuracy,
+}
+
 /// <summary>Block-wise ZO schedules (ZO-Bench).</summary>
 public enum BlockWiseMode
 {
@@ -94,6 +103,9 @@ public sealed record ZoOptions
     public int GradientPruningResample { get; init; } = 1;
     /// <summary>Round 16-bit weight updates stochastically (reproducibly) instead of to nearest.</summary>
     public bool StochasticRounding { get; init; }
+
+    /// <summary>The signal the two forwards measure.</summary>
+    public ZoObjective Objective { get; init; } = ZoObjective.Loss;
 
     /// <summary>Weight kinds that are trained at all (PEFT-free full fine-tuning trains all of them).</summary>
     public WeightKinds Trainable { get; init; } = WeightKinds.All;

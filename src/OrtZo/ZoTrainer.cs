@@ -140,13 +140,13 @@ public sealed class ZoTrainer : IDisposable
         try
         {
             _order.Fill(step, _batch);
-            var which = _train.TrainAsClassification ? CandidateRows.All : CandidateRows.GoldOnly;
+            var which = _train.TrainAsClassification || Options.Objective == ZoObjective.Accuracy ? CandidateRows.All : CandidateRows.GoldOnly;
             var shape = ScoringBatcher.Measure(_encoded, _batch, which, _model.MaxLength);
             int seq = Math.Max(2, shape.SequenceLength);
             var session = _model.Session(shape.Rows, seq);
             ScoringBatcher.Fill(_encoded, _batch, which, _model.MaxLength, _model.Tokenizer.PadId ?? 0,
                 session.InputIds(shape.Rows, seq), session.AttentionMask(shape.Rows, seq), session.LabelMask(shape.Rows, seq), _rows);
-            _probe.Bind(session, shape.Rows, seq, _rows.AsMemory(0, shape.Rows), _train.TrainAsClassification);
+            _probe.Bind(session, shape.Rows, seq, _rows.AsMemory(0, shape.Rows), _train.TrainAsClassification, Options.Objective);
             double lr = LearningRates.At(Options, step);
             var outcome = _step.Run(step, (float)lr, _probe);
             StepIndex = step + 1;
@@ -220,19 +220,28 @@ public sealed class ZoTrainer : IDisposable
         private int _rows, _seq;
         private ReadOnlyMemory<ScoringRow> _rowInfo;
         private bool _classification;
+        private ZoObjective _objective;
+        private Prediction[] _predictions = [];
 
-        public void Bind(ScoringSession session, int rows, int seq, ReadOnlyMemory<ScoringRow> rowInfo, bool classification)
+        public void Bind(ScoringSession session, int rows, int seq, ReadOnlyMemory<ScoringRow> rowInfo, bool classification, ZoObjective objective)
         {
             _session = session;
             _rows = rows;
             _seq = seq;
             _rowInfo = rowInfo;
             _classification = classification;
+            _objective = objective;
+            if (_predictions.Length < rows) _predictions = new Prediction[rows];
         }
 
         public double Loss()
         {
             _session!.Run(_rows, _seq);
+            if (_objective == ZoObjective.Accuracy)
+            {
+                int n = TaskMetrics.Predict(_rowInfo.Span, _session.MeanLogprob(_rows), _predictions);
+                return -TaskMetrics.Accuracy(_predictions.AsSpan(0, n));
+            }
             return TaskLoss.Compute(_classification, _rowInfo.Span, _session.SumLogprob(_rows), _session.MeanLogprob(_rows));
         }
     }

@@ -49,6 +49,7 @@ internal static class TrainCommand
         var momentum = new Option<double>("--momentum") { Description = "β of zo-mmt, β1 of zo-adam", DefaultValueFactory = _ => 0.9 };
         var beta2 = new Option<double>("--beta2") { Description = "β2 of zo-adam", DefaultValueFactory = _ => 0.999 };
         var stochasticRounding = new Option<bool>("--stochastic-rounding") { Description = "Round 16-bit weight updates stochastically (reproducible)" };
+        var objective = new Option<string>("--objective") { Description = "loss | accuracy (−accuracy of the batch as the ZO signal, non-differentiable)", DefaultValueFactory = _ => "loss" };
         var evalBatch = new Option<int>("--eval-batch") { Description = "Examples per evaluation batch", DefaultValueFactory = _ => 16 };
         var numTrain = new Option<int?>("--num-train") { Description = "MeZO protocol: sample this many training examples from --data (numpy-exact)" };
         var numDev = new Option<int?>("--num-dev") { Description = "MeZO protocol: sample this many dev examples from --data too (when no --dev file)" };
@@ -59,7 +60,7 @@ internal static class TrainCommand
         {
             model, data, dev, test, task, optimizer, steps, batch, lr, eps, seed, outDir, evalEvery, checkpointEvery, logEvery, resume,
             device, threads, sparsity, sparseTargets, freezeUnmasked, schedule, weightDecay, queries, onePoint, blockWise, gradPrune,
-            gradPruneResample, momentum, beta2, stochasticRounding, evalBatch, numTrain, numDev, numTest, sampleSeed,
+            gradPruneResample, momentum, beta2, stochasticRounding, objective, evalBatch, numTrain, numDev, numTest, sampleSeed,
         };
         command.SetAction(result =>
         {
@@ -110,6 +111,12 @@ internal static class TrainCommand
                 GradientPruning = result.GetValue(gradPrune),
                 GradientPruningResample = result.GetValue(gradPruneResample),
                 StochasticRounding = result.GetValue(stochasticRounding),
+                Objective = result.GetValue(objective) switch
+                {
+                    "loss" => ZoObjective.Loss,
+                    "accuracy" => ZoObjective.Accuracy,
+                    var s => throw new ArgumentException($"--objective {s}: expected loss or accuracy"),
+                },
             };
             options.Validate();
             var settings = new TrainingRunSettings

@@ -8,6 +8,7 @@ root.Subcommands.Add(ImportCommand.Create());
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(GenerateCommand.Create());
 root.Subcommands.Add(MakeModelCommand.Create());
 root.Subcommands.Add(DoctorCommand.Create());
 return CliErrors.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

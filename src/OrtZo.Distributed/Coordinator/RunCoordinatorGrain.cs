@@ -107,7 +107,9 @@ internal sealed class RunCoordinatorGrain(IRunJournal journal, CoordinatorActiva
             head = State.Head;
         }
         if (at.Step != head) return Directive.Of(DirectiveKind.Reload);
-        if (head >= State.Options.TotalSteps) return Directive.Of(DirectiveKind.Done);
+        if (head >= State.Options.TotalSteps)
+            // done once the final checkpoint (and model) is written; until then a finished replica may be asked to write it
+            return Directive.Of(State.Checkpoints.Exists(c => c.Step == head) ? DirectiveKind.Done : DirectiveKind.Wait);
         if (at.Phase < 0) return Directive.Of(DirectiveKind.Reload);
         if (State.IsClosed(at.Phase) || State.IsDropped(at.Phase))
             return new Directive(DirectiveKind.PhaseClosed, Loss: State.PhaseLossOrDropped(at.Phase));

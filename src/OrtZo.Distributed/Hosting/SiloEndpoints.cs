@@ -12,8 +12,11 @@ public sealed record SiloEndpoints(IPAddress Address, int SiloPort)
     /// For <c>localhost</c>: the primary's ports when they are free (this process becomes the primary), else a
     /// free pair on the loopback address.
     /// </summary>
-    public static SiloEndpoints ForLocalhost() =>
-        PairIsFree(ClusterSpec.LocalhostPrimaryPort) ? new SiloEndpoints(IPAddress.Loopback, ClusterSpec.LocalhostPrimaryPort) : FreeLoopbackPair();
+    public static SiloEndpoints ForLocalhost() => ForPrimary(new IPEndPoint(IPAddress.Loopback, ClusterSpec.LocalhostPrimaryPort));
+
+    /// <summary>The primary's own endpoint when its ports are free here (this process becomes the primary), else a free loopback pair.</summary>
+    public static SiloEndpoints ForPrimary(IPEndPoint primary) =>
+        PairIsFree(primary.Port) ? new SiloEndpoints(primary.Address, primary.Port) : FreeLoopbackPair();
 
     public static SiloEndpoints FreeLoopbackPair()
     {

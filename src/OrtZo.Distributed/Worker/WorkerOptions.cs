@@ -14,6 +14,8 @@ public sealed class WorkerOptions
     public TimeSpan MaxPollInterval { get; init; } = TimeSpan.FromMilliseconds(20);
     /// <summary>Stop the host once the run is done (a CLI worker); otherwise the service just ends.</summary>
     public bool StopHostWhenDone { get; init; }
+    /// <summary>With <see cref="StopHostWhenDone"/>: how long the silo stays up after the run is done.</summary>
+    public TimeSpan LingerWhenDone { get; init; } = TimeSpan.FromSeconds(3);
     /// <summary>Seams for tests and benchmarks.</summary>
     internal WorkerHooks? Hooks { get; init; }
 }

@@ -29,7 +29,12 @@ internal sealed class ZoWorkerService(IGrainFactory grains, WorkerOptions option
             Result = RunToEnd(stop);
             log.LogInformation("worker {Worker}: run {Run} done at step {Steps}, digest {Digest}", options.WorkerId, options.RunId, Result.Steps, Result.Digest[..16]);
             options.Hooks?.Finished?.Invoke(Result);
-            if (options.StopHostWhenDone) lifetime.StopApplication();
+            if (options.StopHostWhenDone)
+            {
+                // stay a moment, so the coordinator (which may live in this silo) can still tell clients the run is done
+                stop.WaitHandle.WaitOne(options.LingerWhenDone);
+                lifetime.StopApplication();
+            }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
@@ -76,14 +81,9 @@ internal sealed class ZoWorkerService(IGrainFactory grains, WorkerOptions option
                     string? digest = digestDue ? trainer.WeightsDigest() : null;
                     var reply = rpc.Call(c => c.StepDone(new StepDoneReport(options.WorkerId, steps, digest)));
                     if (reply.Reload) throw new ReloadRequiredException($"weights digest after step {steps} disagrees with the run's");
-                    if (reply.WriteCheckpoint)
-                    {
-                        var written = CheckpointFiles.Write(trainer, spec.RunDirectory, steps);
-                        if (steps == total) model.Save(Path.Combine(spec.RunDirectory, "final"));
-                        rpc.Call(c => c.RecordCheckpoint(written));
-                    }
+                    if (reply.WriteCheckpoint) WriteCheckpoint(rpc, spec, trainer, model, steps, total);
                 }
-                AwaitDone(rpc, total);
+                AwaitDone(rpc, spec, trainer, model, total);
                 var result = new ReplicaResult(options.WorkerId, trainer.StepIndex, trainer.WeightsDigest(), source.MicroBatchesEvaluated, source.StepsReplayed, joins);
                 WriteReport(spec.RunDirectory, result);
                 return result;
@@ -105,12 +105,26 @@ internal sealed class ZoWorkerService(IGrainFactory grains, WorkerOptions option
         }
     }
 
-    // The last step is committed when a replica asks for the step after it.
-    private void AwaitDone(CoordinatorCalls rpc, long total)
+    // The last step is committed when a replica asks for the step after it; the run is done once the final
+    // checkpoint is recorded. If its writer died, the job passes to a replica that asks again.
+    private void AwaitDone(CoordinatorCalls rpc, RunSpec spec, ZoTrainer trainer, ZoModel model, long total)
     {
-        var d = rpc.Call(c => c.Poll(new WorkerPosition(options.WorkerId, total, 0)));
-        if (d.Kind is not (DirectiveKind.Done or DirectiveKind.Committed))
-            throw new ReloadRequiredException($"coordinator answered {d.Kind} after the last step");
+        while (true)
+        {
+            var d = rpc.Call(c => c.Poll(new WorkerPosition(options.WorkerId, total, 0)));
+            if (d.Kind == DirectiveKind.Done) return;
+            if (d.Kind != DirectiveKind.Wait) throw new ReloadRequiredException($"coordinator answered {d.Kind} after the last step");
+            var reply = rpc.Call(c => c.StepDone(new StepDoneReport(options.WorkerId, total, null)));
+            if (reply.WriteCheckpoint) WriteCheckpoint(rpc, spec, trainer, model, total, total);
+            rpc.Sleep(200);
+        }
+    }
+
+    private static void WriteCheckpoint(CoordinatorCalls rpc, RunSpec spec, ZoTrainer trainer, ZoModel model, long steps, long total)
+    {
+        var written = CheckpointFiles.Write(trainer, spec.RunDirectory, steps);
+        if (steps == total) model.Save(Path.Combine(spec.RunDirectory, "final"));
+        rpc.Call(c => c.RecordCheckpoint(written));
     }
 
     private void WriteReport(string runDirectory, ReplicaResult result)

@@ -52,7 +52,7 @@ internal sealed class RunCoordinatorGrain(IRunJournal journal, CoordinatorActiva
 
     private async Task Journal(RunEvent e)
     {
-        RaiseEvent(e);
+        RaiseEvent(e with { UnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() });
         await ConfirmEvents();
     }
 
@@ -134,6 +134,7 @@ internal sealed class RunCoordinatorGrain(IRunJournal journal, CoordinatorActiva
         Touch(r.Worker, r.Step, r.Phase);
         if (State.Spec is not { } spec || r.Step != State.Head || r.Phase < 0 || r.MicroBatch < 0 || r.MicroBatch >= State.MicroBatchCount)
             return;   // stale or malformed: ignored
+        if (_quarantined.Contains(r.Worker)) return;   // its weights are known to be wrong
         if (spec.Mode == DistributionMode.QueryParallel ? r.Phase >= State.QueryParallelPhases : r.Phase > State.Phases.Count)
             return;
         if (State.IsClosed(r.Phase) || State.IsDropped(r.Phase)) return;

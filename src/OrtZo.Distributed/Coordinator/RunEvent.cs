@@ -30,6 +30,8 @@ public sealed record RunEvent
     [Id(7)] public CheckpointMark? Checkpoint { get; init; }
     [Id(8)] public string? Digest { get; init; }
     [Id(9)] public int Query { get; init; }
+    /// <summary>When the coordinator journaled the event (Unix ms): for reading the log and timing recoveries, never for replay.</summary>
+    [Id(10)] public long UnixMs { get; init; }
 
     public static RunEvent Started(RunSpec spec) => new() { Kind = RunEventKind.Started, Spec = spec };
 

@@ -1,0 +1,209 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using OrtZo.Distributed.Coordinator;
+using OrtZo.Distributed.Hosting;
+using OrtZo.Distributed.Protocol;
+using OrtZo.Training;
+
+namespace OrtZo.Bench;
+
+/// <summary>
+/// Figures of distributed runs on one machine: coordination overhead and bytes on the wire per step against
+/// workers and micro-batches, catch-up replay speed, and time to recover from a killed worker and a killed
+/// coordinator silo. In-process Orleans clusters (real serialization; loopback-free in-memory transport).
+/// </summary>
+internal static class DistributedBench
+{
+    private const int WarmSteps = 5;
+
+    public static int Run(Options o)
+    {
+        string root = Options.FindRoot();
+        var result = new JsonObject
+        {
+            ["benchmark"] = "distributed",
+            ["machine"] = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}",
+            ["command"] = "dotnet run -c Release --project bench/OrtZo.Bench -- dist",
+            ["overhead"] = new JsonArray(Overheads(root).ToArray()),
+            ["replay"] = new JsonArray(Replays(root).ToArray()),
+            ["recovery"] = new JsonArray(Recoveries(root).ToArray()),
+        };
+        Directory.CreateDirectory(o.OutFolder);
+        File.WriteAllText(Path.Combine(o.OutFolder, "cpu-distributed.json"), result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        return 0;
+    }
+
+    private static ZoOptions RunOptions(int microBatches, long steps) => new()
+    {
+        LearningRate = 5e-4, BatchSize = 6, MicroBatches = microBatches, Seed = 7, TotalSteps = steps,
+    };
+
+    private static RunSpec Spec(string root, ZoOptions options, string runDirectory, int leaseMs = 2000) =>
+        RunSpecs.Create(BenchCluster.RunId, Path.Combine(root, "models", "stories260k"), Path.Combine(root, "data", "story-feelings", "train.jsonl"),
+            "jsonl", options, runDirectory, trainExamples: 48, leaseMilliseconds: leaseMs, digestEvery: 10, checkpointEvery: 0);
+
+    private static IEnumerable<JsonNode?> Overheads(string root)
+    {
+        const int steps = 40;
+        foreach (int s in new[] { 1, 3, 6 })
+        {
+            double single = SingleProcessMsPerStep(root, RunOptions(s, steps));
+            foreach (int workers in new[] { 1, 2, 3 })
+            {
+                var r = Overhead(root, workers, s, steps).GetAwaiter().GetResult();
+                r["single_process_ms_per_step"] = single;
+                r["overhead_ms_per_step"] = (double)r["ms_per_step"]! - single;
+                Console.WriteLine($"overhead  N={workers} S={s}: {(double)r["ms_per_step"]!:F1} ms/step distributed vs {single:F1} single-process; " +
+                                  $"{(double)r["wire_bytes_per_step"]!:F0} B and {(double)r["messages_per_step"]!:F1} messages on the wire per step");
+                yield return r;
+            }
+        }
+    }
+
+    // Best of three, as the distributed figure is one run on an otherwise idle machine.
+    private static double SingleProcessMsPerStep(string root, ZoOptions options) =>
+        Enumerable.Range(0, 3).Min(_ => SingleProcessRun(root, options));
+
+    private static double SingleProcessRun(string root, ZoOptions options)
+    {
+        using var model = ZoModel.Open(Path.Combine(root, "models", "stories260k"), threads: 1);
+        using var trainer = new ZoTrainer(model, TaskData.Load(Path.Combine(root, "data", "story-feelings", "train.jsonl"), "jsonl").Take(48), options);
+        for (int i = 0; i < WarmSteps; i++) trainer.Step();
+        var clock = Stopwatch.StartNew();
+        while (trainer.StepIndex < options.TotalSteps) trainer.Step();
+        return clock.Elapsed.TotalMilliseconds / (options.TotalSteps - WarmSteps);
+    }
+
+    private static async Task<JsonObject> Overhead(string root, int workers, int s, int steps)
+    {
+        string dir = Directory.CreateTempSubdirectory("ortzo-bench-dist-").FullName;
+        try
+        {
+            await using var cluster = new BenchCluster(workers, FailureDetection.Fast);
+            (long Bytes, long Messages) first = default, last = default;
+            cluster.Journal.Appended = e =>
+            {
+                if (e.Kind == RunEventKind.StepCommitted && e.Step == WarmSteps - 1) first = (cluster.SentBytes, cluster.SentMessages);
+                if (e.Kind == RunEventKind.StepCommitted && e.Step == steps - 1) last = (cluster.SentBytes, cluster.SentMessages);
+                return Task.CompletedTask;
+            };
+            await cluster.StartRun(Spec(root, RunOptions(s, steps), dir), coordinatorOnWorkerlessSilo: true);
+            await cluster.AwaitFinished(workers, TimeSpan.FromMinutes(5));
+            int measured = steps - WarmSteps;
+            double seconds = cluster.Journal.CommitTime(steps - 1) - cluster.Journal.CommitTime(WarmSteps - 1);
+            return new JsonObject
+            {
+                ["workers"] = workers,
+                ["micro_batches"] = s,
+                ["steps_measured"] = measured,
+                ["ms_per_step"] = seconds * 1000 / measured,
+                ["wire_bytes_per_step"] = (double)(last.Bytes - first.Bytes) / measured,
+                ["messages_per_step"] = (double)(last.Messages - first.Messages) / measured,
+            };
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    // Catch-up replay: the whole canonical step per logged step, no forward. The losses' values do not
+    // change the cost, so a synthetic log stands in for a recorded one.
+    private static IEnumerable<JsonNode?> Replays(string root)
+    {
+        foreach (var (model, steps) in new[] { (Path.Combine(root, "models", "stories260k"), 400), (BenchModels.Medium(root), 40) })
+        {
+            var options = new ZoOptions { LearningRate = 1e-4, BatchSize = 4, Seed = 3, TotalSteps = steps };
+            using var zo = ZoModel.Open(model, threads: 2);
+            using var trainer = new ZoTrainer(zo, TaskData.Load(Path.Combine(root, "data", "story-feelings", "train.jsonl"), "jsonl").Take(16), options);
+            var log = new SyntheticLog();
+            trainer.Step(log);
+            long passesBefore = trainer.WeightPassCount;
+            var clock = Stopwatch.StartNew();
+            while (trainer.StepIndex < steps) trainer.Step(log);
+            trainer.WeightsDigest();   // settles the last held-back pass
+            double seconds = clock.Elapsed.TotalSeconds;
+            long passes = trainer.WeightPassCount - passesBefore;
+            double bytes = passes * 2.0 * zo.Slab.ByteLength;   // each pass reads and writes every weight
+            var r = new JsonObject
+            {
+                ["model"] = Path.GetFileName(model),
+                ["parameters"] = zo.ParameterCount,
+                ["steps"] = steps - 1,
+                ["steps_per_s"] = (steps - 1) / seconds,
+                ["passes_per_step"] = (double)passes / (steps - 1),
+                ["weight_pass_gb_per_s"] = bytes / seconds / 1e9,
+            };
+            Console.WriteLine($"replay    {r["model"]}: {(double)r["steps_per_s"]!:F0} steps/s, {(double)r["weight_pass_gb_per_s"]!:F2} GB/s of weight passes");
+            yield return r;
+        }
+    }
+
+    private sealed class SyntheticLog : IStepLossSource
+    {
+        public double Loss(long step, int probe, IMicroBatchScorer scorer) => probe == 0 ? 1.0 + 1e-4 * Math.Sin(step) : 1.0;
+    }
+
+    private static IEnumerable<JsonNode?> Recoveries(string root)
+    {
+        foreach (var (name, timing, lease) in new[] { ("fast", FailureDetection.Fast, 1500), ("default", FailureDetection.Default, 1500) })
+        {
+            var r = Recovery(root, timing, lease).GetAwaiter().GetResult();
+            r["failure_detection"] = name;
+            Console.WriteLine($"recovery  {name} detection, lease {lease} ms: killed worker +{(double)r["worker_kill_stall_s"]!:F2} s, " +
+                              $"killed coordinator silo +{(double)r["coordinator_kill_stall_s"]!:F2} s (first journal write after {(double)r["coordinator_back_after_s"]!:F2} s)");
+            yield return r;
+        }
+    }
+
+    // Stall = how much longer the step with the failure took than a normal step.
+    private static async Task<JsonObject> Recovery(string root, FailureDetection timing, int leaseMs)
+    {
+        const int steps = 30, workerKillStep = 10, coordinatorKillStep = 20;
+        string dir = Directory.CreateTempSubdirectory("ortzo-bench-dist-").FullName;
+        try
+        {
+            await using var cluster = new BenchCluster(3, timing);
+            double workerKilledAt = 0, coordinatorKilledAt = 0;
+            var kills = new List<Task>();
+            cluster.Journal.Appended = async e =>
+            {
+                if (e.Kind == RunEventKind.StepCommitted && e.Step == workerKillStep - 1 && workerKilledAt == 0)
+                {
+                    // each worker takes a task of the next step's first phase as soon as the commit is acknowledged
+                    workerKilledAt = cluster.Journal.Now;
+                    kills.Add(Task.Run(async () =>
+                    {
+                        await Task.Delay(10);
+                        await cluster.Cluster.KillSiloAsync(cluster.Cluster.Silos.First(s => s.Name != "Silo_0"));
+                    }));
+                }
+                else if (e.Kind == RunEventKind.LossReported && e.Phase == 1 && e.Step == coordinatorKillStep && coordinatorKilledAt == 0)
+                {
+                    coordinatorKilledAt = cluster.Journal.Now;
+                    kills.Add(Task.Run(() => cluster.Cluster.KillSiloAsync(cluster.Cluster.Silos.First(s => s.Name == "Silo_0"))));
+                }
+                await Task.CompletedTask;
+            };
+            await cluster.StartRun(Spec(root, RunOptions(3, steps), dir, leaseMs), coordinatorOnWorkerlessSilo: true);
+            await cluster.AwaitFinished(1, TimeSpan.FromMinutes(5));
+            await Task.WhenAll(kills);
+            var j = cluster.Journal;
+            var normal = Enumerable.Range(WarmSteps, workerKillStep - WarmSteps).Select(t => j.CommitTime(t) - j.CommitTime(t - 1)).Order().ToArray();
+            double typical = normal[normal.Length / 2];
+            return new JsonObject
+            {
+                ["lease_ms"] = leaseMs,
+                ["typical_step_s"] = typical,
+                ["worker_kill_stall_s"] = j.CommitTime(workerKillStep) - j.CommitTime(workerKillStep - 1) - typical,
+                ["coordinator_kill_stall_s"] = j.CommitTime(coordinatorKillStep) - j.CommitTime(coordinatorKillStep - 1) - typical,
+                ["coordinator_back_after_s"] = j.FirstEventAfter(coordinatorKilledAt) - coordinatorKilledAt,
+            };
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+}

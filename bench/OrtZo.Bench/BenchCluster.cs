@@ -62,11 +62,19 @@ internal sealed class BenchCluster : IAsyncDisposable
 
     public async Task StartRun(RunSpec spec, bool coordinatorOnWorkerlessSilo)
     {
-        await Cluster.DeployAsync();
-        var reply = await Coordinator.Start(spec);
-        if (!reply.Accepted) throw new InvalidOperationException(reply.Reason);
+        await Cluster.DeployAsync().WaitAsync(TimeSpan.FromMinutes(2));
         if (coordinatorOnWorkerlessSilo)
-            await Cluster.MigrateAsync(Coordinator, Cluster.Silos.First(s => s.Name == "Silo_0").SiloAddress);
+        {
+            // move the coordinator while workers only ask for the spec now and then: a grain that is never
+            // idle (workers polling phases) may wait for ever to migrate
+            await Coordinator.GetSpec().WaitAsync(TimeSpan.FromSeconds(30));
+            var target = Cluster.Silos.First(s => s.Name == "Silo_0").SiloAddress;
+            await Cluster.MigrateAsync(Coordinator, target).WaitAsync(TimeSpan.FromSeconds(30));
+            string where = (await Coordinator.Status().WaitAsync(TimeSpan.FromSeconds(30))).CoordinatorSilo;
+            if (!where.Contains(target.ToString().TrimStart('S'))) Console.Error.WriteLine($"note: coordinator on {where}, not on the worker-less silo {target}");
+        }
+        var reply = await Coordinator.Start(spec).WaitAsync(TimeSpan.FromSeconds(30));
+        if (!reply.Accepted) throw new InvalidOperationException(reply.Reason);
     }
 
     public async Task AwaitFinished(int replicas, TimeSpan limit)
@@ -74,7 +82,9 @@ internal sealed class BenchCluster : IAsyncDisposable
         var clock = Stopwatch.StartNew();
         while (Finished.Count < replicas)
         {
-            if (clock.Elapsed > limit) throw new TimeoutException($"{Finished.Count} of {replicas} replicas finished in {limit}");
+            if (clock.Elapsed > limit)
+                throw new TimeoutException($"{Finished.Count} of {replicas} replicas finished in {limit}; journal: " +
+                    string.Join(" ", (await Journal.ReadAsync(RunId)).TakeLast(12).Select(e => $"{e.Kind}({e.Step},{e.Phase},{e.MicroBatch},{e.Worker})")));
             await Task.Delay(50);
         }
     }
@@ -89,7 +99,14 @@ internal sealed class BenchCluster : IAsyncDisposable
         catch (Exception)
         {
         }
-        await Cluster.DisposeAsync();
+        try
+        {
+            await Cluster.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            // a silo that does not stop must not hang the caller; the process exit reclaims it
+        }
     }
 }
 

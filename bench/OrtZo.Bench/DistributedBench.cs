@@ -17,6 +17,11 @@ internal static class DistributedBench
 {
     private const int WarmSteps = 5;
 
+    // ORTZO_BENCH_DIST="N,S" measures one configuration (to look into one figure)
+    private static readonly string[]? Only = Environment.GetEnvironmentVariable("ORTZO_BENCH_DIST")?.Split(',');
+    private static int[] WorkerCounts => Only is null ? [1, 2, 3] : [int.Parse(Only[0])];
+    private static int[] MicroBatchCounts => Only is null ? [1, 3, 6] : [int.Parse(Only[1])];
+
     public static int Run(Options o)
     {
         string root = Options.FindRoot();
@@ -26,9 +31,10 @@ internal static class DistributedBench
             ["machine"] = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}",
             ["command"] = "dotnet run -c Release --project bench/OrtZo.Bench -- dist",
             ["overhead"] = new JsonArray(Overheads(root).ToArray()),
-            ["replay"] = new JsonArray(Replays(root).ToArray()),
-            ["recovery"] = new JsonArray(Recoveries(root).ToArray()),
+            ["replay"] = Only is null ? new JsonArray(Replays(root).ToArray()) : null,
+            ["recovery"] = Only is null ? new JsonArray(Recoveries(root).ToArray()) : null,
         };
+        if (Only is not null) return 0;
         Directory.CreateDirectory(o.OutFolder);
         File.WriteAllText(Path.Combine(o.OutFolder, "cpu-distributed.json"), result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         return 0;
@@ -46,10 +52,10 @@ internal static class DistributedBench
     private static IEnumerable<JsonNode?> Overheads(string root)
     {
         const int steps = 40;
-        foreach (int s in new[] { 1, 3, 6 })
+        foreach (int s in MicroBatchCounts)
         {
             double single = SingleProcessMsPerStep(root, RunOptions(s, steps));
-            foreach (int workers in new[] { 1, 2, 3 })
+            foreach (int workers in WorkerCounts)
             {
                 var r = Overhead(root, workers, s, steps).GetAwaiter().GetResult();
                 r["single_process_ms_per_step"] = single;

@@ -28,9 +28,10 @@ internal static class WorkerCommand
         };
         var journal = new Option<string?>("--journal") { Description = "Folder of the coordinator journal (default: Redis with redis: clusters, else ~/.ortzo/journal)" };
         var verbose = new Option<bool>("--verbose") { Description = "Log Orleans' own messages too" };
+        var saveReplica = new Option<bool>("--save-replica") { Description = "Save this replica's final weights under <run>/replicas/ (to compare devices)" };
         var command = new Command("worker", "Work for a distributed run: evaluate micro-batches, keep a replica of the weights")
         {
-            cluster, run, device, threads, name, address, port, journal, verbose,
+            cluster, run, device, threads, name, address, port, journal, verbose, saveReplica,
         };
         command.SetAction(result =>
         {
@@ -47,6 +48,7 @@ internal static class WorkerCommand
                 Device = deviceName,
                 Threads = result.GetValue(threads),
                 StopHostWhenDone = true,
+                SaveReplica = result.GetValue(saveReplica),
             };
             using var host = WorkerHost.Build(spec, endpoints, options, result.GetValue(journal), result.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning);
             bool primary = spec.Primary is { } p && p.Port == endpoints.SiloPort && p.Address.Equals(endpoints.Address);

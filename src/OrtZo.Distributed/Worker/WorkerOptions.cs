@@ -16,6 +16,8 @@ public sealed class WorkerOptions
     public bool StopHostWhenDone { get; init; }
     /// <summary>With <see cref="StopHostWhenDone"/>: how long the silo stays up after the run is done.</summary>
     public TimeSpan LingerWhenDone { get; init; } = TimeSpan.FromSeconds(3);
+    /// <summary>Also save the replica's final weights (as a model folder under the run's replicas/), to compare devices.</summary>
+    public bool SaveReplica { get; init; }
     /// <summary>Seams for tests and benchmarks.</summary>
     internal WorkerHooks? Hooks { get; init; }
 }

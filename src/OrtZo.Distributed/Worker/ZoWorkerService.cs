@@ -84,6 +84,7 @@ internal sealed class ZoWorkerService(IGrainFactory grains, WorkerOptions option
                     if (reply.WriteCheckpoint) WriteCheckpoint(rpc, spec, trainer, model, steps, total);
                 }
                 AwaitDone(rpc, spec, trainer, model, total);
+                if (options.SaveReplica) model.Save(Path.Combine(spec.RunDirectory, "replicas", FileName(options.WorkerId)));
                 var result = new ReplicaResult(options.WorkerId, trainer.StepIndex, trainer.WeightsDigest(), source.MicroBatchesEvaluated, source.StepsReplayed, joins);
                 WriteReport(spec.RunDirectory, result);
                 return result;
@@ -131,7 +132,8 @@ internal sealed class ZoWorkerService(IGrainFactory grains, WorkerOptions option
     {
         string folder = Path.Combine(runDirectory, "replicas");
         Directory.CreateDirectory(folder);
-        string name = string.Concat(options.WorkerId.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_'));
-        File.WriteAllText(Path.Combine(folder, name + ".json"), JsonSerializer.Serialize(result) + "\n");
+        File.WriteAllText(Path.Combine(folder, FileName(options.WorkerId) + ".json"), JsonSerializer.Serialize(result) + "\n");
     }
+
+    private static string FileName(string worker) => string.Concat(worker.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_'));
 }

@@ -55,7 +55,7 @@ public class ClusterFailureTests
                 killedWorker = victim.Name;
                 lossesOpenAtWorkerKill = CountLosses(run, 8, 1);
                 log.Add($"{clock.Elapsed.TotalSeconds:F1}s kill worker {victim.Name} (coordinator on {silo})");
-                await run.Cluster.KillSiloAsync(victim);
+                await run.Cluster.KillSiloAsync(victim).WaitAsync(TimeSpan.FromSeconds(30));
             }
             else if (e.Kind == RunEventKind.LossReported && e.Step == 16 && e.Phase == 1 && killedCoordinatorSilo is null)
             {
@@ -76,7 +76,7 @@ public class ClusterFailureTests
             }
         };
 
-        await run.Cluster.DeployAsync();
+        await run.Deploy();
         log.Add($"{clock.Elapsed.TotalSeconds:F1}s deployed");
         var started = await run.Call(c => c.Start(Spec(options)));
         Assert.That(started.Accepted, Is.True, started.Reason);
@@ -84,7 +84,7 @@ public class ClusterFailureTests
         await run.AwaitResults(2, TimeSpan.FromSeconds(150));
         await Task.WhenAll(faults).WaitAsync(TimeSpan.FromSeconds(30));
         log.Add($"{clock.Elapsed.TotalSeconds:F1}s done");
-        string expected = await reference;
+        string expected = await reference.WaitAsync(TimeSpan.FromMinutes(3));
         foreach (string line in log) TestContext.Out.WriteLine(line);
         foreach (var r in run.Results.Values) TestContext.Out.WriteLine(r.ToString());
         TestContext.Out.WriteLine("joins: " + string.Join(", ", run.Joins.Select(j => $"{j.Worker}@{j.Step}")));
@@ -116,11 +116,11 @@ public class ClusterFailureTests
         var options = DistributedFixtures.Options(8) with { Queries = 3 };
         var reference = Task.Run(() => DistributedFixtures.SingleProcessDigest(options));
         await using var run = new RunCluster(2, evaluateDelayMs: 5);
-        await run.Cluster.DeployAsync();
+        await run.Deploy();
         var started = await run.Call(c => c.Start(Spec(options, DistributionMode.QueryParallel)));
         Assert.That(started.Accepted, Is.True, started.Reason);
         await run.AwaitResults(2, TimeSpan.FromSeconds(90));
-        string expected = await reference;
+        string expected = await reference.WaitAsync(TimeSpan.FromMinutes(3));
         foreach (var r in run.Results.Values)
         {
             TestContext.Out.WriteLine(r.ToString());

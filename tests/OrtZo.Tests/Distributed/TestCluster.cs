@@ -59,6 +59,9 @@ internal sealed class RunCluster : IAsyncDisposable
 
     public IRunCoordinator Coordinator => Cluster.Client.GetGrain<IRunCoordinator>(RunId);
 
+    /// <summary>Starts the silos (every wait in these tests is bounded: a hang fails the test instead of CI).</summary>
+    public Task Deploy() => Cluster.DeployAsync().WaitAsync(TimeSpan.FromMinutes(2));
+
     /// <summary>Retries a client call: the silo behind the test client's gateway may have been killed.</summary>
     public async Task<T> Call<T>(Func<IRunCoordinator, Task<T>> call)
     {
@@ -66,7 +69,7 @@ internal sealed class RunCluster : IAsyncDisposable
         {
             try
             {
-                return await call(Coordinator);
+                return await call(Coordinator).WaitAsync(TimeSpan.FromSeconds(30));
             }
             catch (Exception) when (attempt < 20)
             {
@@ -97,6 +100,13 @@ internal sealed class RunCluster : IAsyncDisposable
         {
             // a silo killed by the test may not stop cleanly; the process-level teardown covers it
         }
-        await Cluster.DisposeAsync();
+        try
+        {
+            await Cluster.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            // a silo that does not stop must not hang the caller; the process exit reclaims it
+        }
     }
 }

@@ -12,8 +12,8 @@ using Orleans.TestingHost;
 namespace OrtZo.Bench;
 
 /// <summary>
-/// An in-process Orleans cluster for the distributed figures: silo 0 hosts no worker (the coordinator is moved
-/// there, so every worker call crosses the wire), silos 1..N one worker each. Journal appends are timestamped,
+/// An in-process Orleans cluster for the distributed figures: silo 0 hosts the coordinator and no worker, so every
+/// worker call crosses the wire; silos 1..N host one worker each. Journal appends are timestamped,
 /// and Orleans' message-size meters are summed to give the bytes on the wire.
 /// </summary>
 internal sealed class BenchCluster : IAsyncDisposable
@@ -22,9 +22,12 @@ internal sealed class BenchCluster : IAsyncDisposable
     private readonly MeterListener _meters = new();
     private long _sentBytes, _sentMessages;
 
+    private readonly int _workers;
+
     public BenchCluster(int workers, FailureDetection timing)
     {
-        var builder = new InProcessTestClusterBuilder((short)(workers + 1));
+        _workers = workers;
+        var builder = new InProcessTestClusterBuilder(1);
         builder.Options.ConfigureFileLogging = false;
         builder.ConfigureSilo((_, silo) => silo.AddOrtZoRuntime(timing));
         builder.ConfigureSiloHost((options, host) =>
@@ -60,19 +63,15 @@ internal sealed class BenchCluster : IAsyncDisposable
 
     public IRunCoordinator Coordinator => Cluster.Client.GetGrain<IRunCoordinator>(RunId);
 
-    public async Task StartRun(RunSpec spec, bool coordinatorOnWorkerlessSilo)
+    /// <summary>
+    /// Starts silo 0 alone and activates the coordinator there (it stays: Orleans does not move activations on
+    /// its own), then the worker silos, then the run.
+    /// </summary>
+    public async Task StartRun(RunSpec spec)
     {
         await Cluster.DeployAsync().WaitAsync(TimeSpan.FromMinutes(2));
-        if (coordinatorOnWorkerlessSilo)
-        {
-            // move the coordinator while workers only ask for the spec now and then: a grain that is never
-            // idle (workers polling phases) may wait for ever to migrate
-            await Coordinator.GetSpec().WaitAsync(TimeSpan.FromSeconds(30));
-            var target = Cluster.Silos.First(s => s.Name == "Silo_0").SiloAddress;
-            await Cluster.MigrateAsync(Coordinator, target).WaitAsync(TimeSpan.FromSeconds(30));
-            string where = (await Coordinator.Status().WaitAsync(TimeSpan.FromSeconds(30))).CoordinatorSilo;
-            if (!where.Contains(target.ToString().TrimStart('S'))) Console.Error.WriteLine($"note: coordinator on {where}, not on the worker-less silo {target}");
-        }
+        await Coordinator.GetSpec().WaitAsync(TimeSpan.FromSeconds(30));
+        for (int i = 0; i < _workers; i++) await Cluster.StartAdditionalSiloAsync().WaitAsync(TimeSpan.FromMinutes(1));
         var reply = await Coordinator.Start(spec).WaitAsync(TimeSpan.FromSeconds(30));
         if (!reply.Accepted) throw new InvalidOperationException(reply.Reason);
     }
@@ -131,17 +130,9 @@ internal sealed class TimedJournal : IRunJournal
         return true;
     }
 
-    public double Now => _clock.Elapsed.TotalSeconds;
-
     /// <summary>When step <paramref name="step"/> was committed.</summary>
     public double CommitTime(long step)
     {
         lock (_timeline) return _timeline.First(t => t.Event.Kind == RunEventKind.StepCommitted && t.Event.Step == step).Seconds;
-    }
-
-    /// <summary>The first event journaled after <paramref name="seconds"/>.</summary>
-    public double FirstEventAfter(double seconds)
-    {
-        lock (_timeline) return _timeline.First(t => t.Seconds > seconds).Seconds;
     }
 }

@@ -10,8 +10,8 @@ namespace OrtZo.Bench;
 
 /// <summary>
 /// Figures of distributed runs on one machine: coordination overhead and bytes on the wire per step against
-/// workers and micro-batches, catch-up replay speed, and time to recover from a killed worker and a killed
-/// coordinator silo. In-process Orleans clusters (real serialization; loopback-free in-memory transport).
+/// workers and micro-batches (in-process Orleans clusters: messages serialized as over a network), and catch-up
+/// replay speed. Recovery times need real processes and real failure detection: MultiProcessRecoveryBench.
 /// </summary>
 internal static class DistributedBench
 {
@@ -32,7 +32,6 @@ internal static class DistributedBench
             ["command"] = "dotnet run -c Release --project bench/OrtZo.Bench -- dist",
             ["overhead"] = new JsonArray(Overheads(root).ToArray()),
             ["replay"] = Only is null ? new JsonArray(Replays(root).ToArray()) : null,
-            ["recovery"] = Only is null ? new JsonArray(Recoveries(root).ToArray()) : null,
         };
         if (Only is not null) return 0;
         Directory.CreateDirectory(o.OutFolder);
@@ -94,7 +93,7 @@ internal static class DistributedBench
                 if (e.Kind == RunEventKind.StepCommitted && e.Step == steps - 1) last = (cluster.SentBytes, cluster.SentMessages);
                 return Task.CompletedTask;
             };
-            await cluster.StartRun(Spec(root, RunOptions(s, steps), dir), coordinatorOnWorkerlessSilo: true);
+            await cluster.StartRun(Spec(root, RunOptions(s, steps), dir));
             await cluster.AwaitFinished(workers, TimeSpan.FromMinutes(5));
             int measured = steps - WarmSteps;
             double seconds = cluster.Journal.CommitTime(steps - 1) - cluster.Journal.CommitTime(WarmSteps - 1);
@@ -149,67 +148,5 @@ internal static class DistributedBench
     private sealed class SyntheticLog : IStepLossSource
     {
         public double Loss(long step, int probe, IMicroBatchScorer scorer) => probe == 0 ? 1.0 + 1e-4 * Math.Sin(step) : 1.0;
-    }
-
-    private static IEnumerable<JsonNode?> Recoveries(string root)
-    {
-        foreach (var (name, timing, lease) in new[] { ("fast", FailureDetection.Fast, 1500), ("default", FailureDetection.Default, 1500) })
-        {
-            var r = Recovery(root, timing, lease).GetAwaiter().GetResult();
-            r["failure_detection"] = name;
-            Console.WriteLine($"recovery  {name} detection, lease {lease} ms: killed worker +{(double)r["worker_kill_stall_s"]!:F2} s, " +
-                              $"killed coordinator silo +{(double)r["coordinator_kill_stall_s"]!:F2} s (first journal write after {(double)r["coordinator_back_after_s"]!:F2} s)");
-            yield return r;
-        }
-    }
-
-    // Stall = how much longer the step with the failure took than a normal step.
-    private static async Task<JsonObject> Recovery(string root, FailureDetection timing, int leaseMs)
-    {
-        const int steps = 30, workerKillStep = 10, coordinatorKillStep = 20;
-        string dir = Directory.CreateTempSubdirectory("ortzo-bench-dist-").FullName;
-        try
-        {
-            await using var cluster = new BenchCluster(3, timing);
-            double workerKilledAt = 0, coordinatorKilledAt = 0;
-            var kills = new List<Task>();
-            cluster.Journal.Appended = async e =>
-            {
-                if (e.Kind == RunEventKind.StepCommitted && e.Step == workerKillStep - 1 && workerKilledAt == 0)
-                {
-                    // each worker takes a task of the next step's first phase as soon as the commit is acknowledged
-                    workerKilledAt = cluster.Journal.Now;
-                    kills.Add(Task.Run(async () =>
-                    {
-                        await Task.Delay(10);
-                        await cluster.Cluster.KillSiloAsync(cluster.Cluster.Silos.First(s => s.Name != "Silo_0"));
-                    }));
-                }
-                else if (e.Kind == RunEventKind.LossReported && e.Phase == 1 && e.Step == coordinatorKillStep && coordinatorKilledAt == 0)
-                {
-                    coordinatorKilledAt = cluster.Journal.Now;
-                    kills.Add(Task.Run(() => cluster.Cluster.KillSiloAsync(cluster.Cluster.Silos.First(s => s.Name == "Silo_0"))));
-                }
-                await Task.CompletedTask;
-            };
-            await cluster.StartRun(Spec(root, RunOptions(3, steps), dir, leaseMs), coordinatorOnWorkerlessSilo: true);
-            await cluster.AwaitFinished(1, TimeSpan.FromMinutes(5));
-            await Task.WhenAll(kills);
-            var j = cluster.Journal;
-            var normal = Enumerable.Range(WarmSteps, workerKillStep - WarmSteps).Select(t => j.CommitTime(t) - j.CommitTime(t - 1)).Order().ToArray();
-            double typical = normal[normal.Length / 2];
-            return new JsonObject
-            {
-                ["lease_ms"] = leaseMs,
-                ["typical_step_s"] = typical,
-                ["worker_kill_stall_s"] = j.CommitTime(workerKillStep) - j.CommitTime(workerKillStep - 1) - typical,
-                ["coordinator_kill_stall_s"] = j.CommitTime(coordinatorKillStep) - j.CommitTime(coordinatorKillStep - 1) - typical,
-                ["coordinator_back_after_s"] = j.FirstEventAfter(coordinatorKilledAt) - coordinatorKilledAt,
-            };
-        }
-        finally
-        {
-            Directory.Delete(dir, true);
-        }
     }
 }

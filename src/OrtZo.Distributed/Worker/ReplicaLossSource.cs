@@ -22,13 +22,35 @@ internal sealed class ReplicaLossSource(CoordinatorCalls rpc, string worker, Wor
     {
         if (probe == 0) StartStep(step);
         if (_log.TryGetValue(step, out var entry)) return Logged(entry, probe);
+        if (Follow(step, probe, scorer) is double loss) return loss;
+        _pending.Add(probe);
+        return double.NaN;   // provisional: ZoStep asks for the final value before using it
+    }
+
+    public void Resolve(long step, Span<double> losses)
+    {
+        if (_log.TryGetValue(step, out var entry))
+        {
+            if (entry.Losses.Length != losses.Length) throw new ReloadRequiredException($"step {step} has {entry.Losses.Length} logged losses, the replica visited {losses.Length} probe points");
+            entry.Losses.CopyTo(losses);
+            return;
+        }
+        foreach (int probe in _pending) losses[probe] = Follow(step, probe, scorer: null)!.Value;
+        _pending.Clear();
+    }
+
+    // Follows the coordinator's directives for one probe point until its loss is known. With a scorer the
+    // replica stands at that point and can evaluate its micro-batches; without one it has moved past it
+    // (query-parallel) and only waits. Null: the coordinator said to move on and resolve the loss later.
+    private double? Follow(long step, int probe, IMicroBatchScorer? scorer)
+    {
         int wait = 1;
         while (true)
         {
-            var d = rpc.Call(c => c.Poll(new WorkerPosition(worker, step, probe)));
+            var d = rpc.Call(c => c.Poll(new WorkerPosition(worker, step, probe, Resolving: scorer is null)));
             switch (d.Kind)
             {
-                case DirectiveKind.Evaluate:
+                case DirectiveKind.Evaluate when scorer is not null:
                     if (hooks?.EvaluateDelayMs is > 0 and var delay) rpc.Sleep(delay);
                     double loss = scorer.Loss(d.MicroBatch);
                     MicroBatchesEvaluated++;
@@ -40,50 +62,14 @@ internal sealed class ReplicaLossSource(CoordinatorCalls rpc, string worker, Wor
                 case DirectiveKind.Committed:
                     Fetch(step);
                     return Logged(_log[step], probe);
-                case DirectiveKind.Pass:
-                    _pending.Add(probe);
-                    return double.NaN;   // provisional: ZoStep asks for the final value before using it
+                case DirectiveKind.Pass when scorer is not null:
+                    return null;
                 case DirectiveKind.Wait:
                     rpc.Sleep(wait);
                     wait = Math.Min(wait * 2, (int)maxPoll.TotalMilliseconds);
                     break;
                 default:
                     throw new ReloadRequiredException($"coordinator answered {d.Kind} at step {step}, probe point {probe}");
-            }
-        }
-    }
-
-    public void Resolve(long step, Span<double> losses)
-    {
-        if (_log.TryGetValue(step, out var entry))
-        {
-            if (entry.Losses.Length != losses.Length) throw new ReloadRequiredException($"step {step} has {entry.Losses.Length} logged losses, the replica visited {losses.Length} probe points");
-            entry.Losses.CopyTo(losses);
-            return;
-        }
-        foreach (int probe in _pending) losses[probe] = AwaitPhase(step, probe);
-        _pending.Clear();
-    }
-
-    private double AwaitPhase(long step, int probe)
-    {
-        int wait = 1;
-        while (true)
-        {
-            var d = rpc.Call(c => c.Poll(new WorkerPosition(worker, step, probe, Resolving: true)));
-            switch (d.Kind)
-            {
-                case DirectiveKind.PhaseClosed:
-                    return d.Loss;
-                case DirectiveKind.Committed:
-                    Fetch(step);
-                    return Logged(_log[step], probe);
-                case DirectiveKind.Wait:
-                    rpc.Sleep(wait);
-                    wait = Math.Min(wait * 2, (int)maxPoll.TotalMilliseconds);
-                    break;
-                default:
-                    throw new ReloadRequiredException($"coordinator answered {d.Kind} while step {step} waited for probe point {probe}");
             }
         }
     }

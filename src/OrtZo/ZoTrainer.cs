@@ -167,11 +167,18 @@ public sealed class ZoTrainer : IDisposable
     {
         _step.Settle();
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        sha.AppendData(new ReadOnlySpan<byte>(_buffers.Slab.BasePointer, checked((int)_buffers.Slab.ByteLength)));
-        if (_buffers.State1 is { } s1) sha.AppendData(new ReadOnlySpan<byte>(s1.Pointer, checked((int)s1.ByteLength)));
-        if (_buffers.State2 is { } s2) sha.AppendData(new ReadOnlySpan<byte>(s2.Pointer, checked((int)s2.ByteLength)));
+        Append(sha, _buffers.Slab.BasePointer, _buffers.Slab.ByteLength);
+        if (_buffers.State1 is { } s1) Append(sha, s1.Pointer, s1.ByteLength);
+        if (_buffers.State2 is { } s2) Append(sha, s2.Pointer, s2.ByteLength);
         sha.AppendData(BitConverter.GetBytes(_step.UpdatesApplied));
         return Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant();
+
+        // spans hold at most 2 GiB; weights may be larger
+        static void Append(IncrementalHash sha, byte* data, long length)
+        {
+            for (long done = 0; done < length; done += 1 << 30)
+                sha.AppendData(new ReadOnlySpan<byte>(data + done, (int)Math.Min(1 << 30, length - done)));
+        }
     }
 
     /// <summary>Evaluates the current weights (the held-back update is applied first).</summary>

@@ -21,7 +21,7 @@ internal static class DistributedTrain
 {
     public static readonly Option<bool> Distributed = new("--distributed") { Description = "Run on the workers of an Orleans cluster (see `ortzo worker`)" };
     public static readonly Option<string?> Cluster = new("--cluster") { Description = "With --distributed: localhost | dev:HOST:PORT | redis:HOST:PORT | postgres:CONNECTION-STRING" };
-    public static readonly Option<string> Run = WorkerCommand.RunOption();
+    public static readonly Option<string> Run = new("--run") { Description = "With --distributed: id of the run (workers started without --run take the latest)", DefaultValueFactory = _ => "main" };
     public static readonly Option<string> Mode = new("--mode")
     {
         Description = "With --distributed: data (exact data parallelism over micro-batches) | query (queries of a step side by side)",

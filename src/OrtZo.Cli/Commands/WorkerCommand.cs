@@ -16,7 +16,7 @@ internal static class WorkerCommand
     public static Command Create()
     {
         var cluster = ClusterOption();
-        var run = RunOption();
+        var run = new Option<string?>("--run") { Description = "Id of the run to work for (default: the run started last in the cluster)" };
         var device = CommonOptions.Device();
         var threads = CommonOptions.Threads();
         var name = new Option<string?>("--name") { Description = "Worker id, unique in the run (default: HOST-PID-DEVICE)" };
@@ -43,7 +43,7 @@ internal static class WorkerCommand
             string id = result.GetValue(name) ?? $"{Environment.MachineName}-{Environment.ProcessId}-{deviceName.Replace(':', '-')}";
             var options = new WorkerOptions
             {
-                RunId = result.GetValue(run)!,
+                RunId = result.GetValue(run),
                 WorkerId = id,
                 Device = deviceName,
                 Threads = result.GetValue(threads),
@@ -52,7 +52,7 @@ internal static class WorkerCommand
             };
             using var host = WorkerHost.Build(spec, endpoints, options, result.GetValue(journal), result.GetValue(verbose) ? LogLevel.Information : LogLevel.Warning);
             bool primary = spec.Primary is { } p && p.Port == endpoints.SiloPort && p.Address.Equals(endpoints.Address);
-            Console.WriteLine($"worker {id}: silo {endpoints.Address}:{endpoints.SiloPort}{(primary ? " (primary)" : "")}, gateway {endpoints.GatewayPort}, cluster {spec}, run '{options.RunId}', pid {Environment.ProcessId}");
+            Console.WriteLine($"worker {id}: silo {endpoints.Address}:{endpoints.SiloPort}{(primary ? " (primary)" : "")}, gateway {endpoints.GatewayPort}, cluster {spec}, run {(options.RunId is { } r ? $"'{r}'" : "started last")}, pid {Environment.ProcessId}");
             host.Run();
             return Environment.ExitCode;
         });
@@ -64,8 +64,6 @@ internal static class WorkerCommand
         Description = "localhost | dev:HOST:PORT (primary silo) | redis:HOST:PORT | postgres:CONNECTION-STRING",
         Required = true,
     };
-
-    public static Option<string> RunOption() => new("--run") { Description = "Id of the distributed run", DefaultValueFactory = _ => "main" };
 
     private static SiloEndpoints Endpoints(ClusterSpec spec, string? addressText, int port)
     {

@@ -60,13 +60,13 @@ internal sealed class RunCoordinatorGrain(IRunJournal journal, CoordinatorActiva
 
     public async Task<StartReply> Start(RunSpec spec)
     {
-        if (State.Spec is { } existing)
-            return existing.SpecHash == spec.SpecHash
-                ? new StartReply(true, "the run already exists with this spec")
-                : new StartReply(false, $"run '{RunId}' already exists with spec hash {existing.SpecHash}, not {spec.SpecHash}");
+        if (State.Spec is { } existing && existing.SpecHash != spec.SpecHash)
+            return new StartReply(false, $"run '{RunId}' already exists with spec hash {existing.SpecHash}, not {spec.SpecHash}");
         if (spec.RunId != RunId) return new StartReply(false, $"spec is for run '{spec.RunId}', not '{RunId}'");
-        await Journal(RunEvent.Started(spec));
-        return new StartReply(true, null);
+        bool existed = State.Spec is not null;
+        if (!existed) await Journal(RunEvent.Started(spec));
+        await GrainFactory.GetGrain<IRunRegistry>(RunRegistryGrain.Key).Announce(RunId);
+        return new StartReply(true, existed ? "the run already exists with this spec" : null);
     }
 
     public Task<RunSpec?> GetSpec() => Task.FromResult(State.Spec);

@@ -10,6 +10,8 @@ public enum RunEventKind
     QueryDropped,
     CheckpointRecorded,
     DigestRecorded,
+    /// <summary>In the run registry's journal: a run was started (workers without a run id pick the latest).</summary>
+    RunAnnounced,
 }
 
 /// <summary>
@@ -32,6 +34,7 @@ public sealed record RunEvent
     [Id(9)] public int Query { get; init; }
     /// <summary>When the coordinator journaled the event (Unix ms): for reading the log and timing recoveries, never for replay.</summary>
     [Id(10)] public long UnixMs { get; init; }
+    [Id(11)] public string? RunId { get; init; }
 
     public static RunEvent Started(RunSpec spec) => new() { Kind = RunEventKind.Started, Spec = spec };
 
@@ -45,6 +48,8 @@ public sealed record RunEvent
     public static RunEvent Dropped(long step, int query) => new() { Kind = RunEventKind.QueryDropped, Step = step, Query = query };
 
     public static RunEvent CheckpointWritten(CheckpointMark mark) => new() { Kind = RunEventKind.CheckpointRecorded, Step = mark.Step, Checkpoint = mark };
+
+    public static RunEvent Announced(string runId) => new() { Kind = RunEventKind.RunAnnounced, RunId = runId, UnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() };
 
     public static RunEvent DigestAgreed(long steps, string digest) => new() { Kind = RunEventKind.DigestRecorded, Step = steps, Digest = digest };
 }

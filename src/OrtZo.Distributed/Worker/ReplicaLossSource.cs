@@ -1,3 +1,4 @@
+using OrtZo.Distributed.Coordinator;
 using OrtZo.Distributed.Protocol;
 using OrtZo.Training;
 
@@ -9,7 +10,7 @@ namespace OrtZo.Distributed.Worker;
 /// until the phase's loss is known — so every replica, busy or idle, feeds ZoStep the same numbers in the
 /// same order and applies the same weight operations.
 /// </summary>
-internal sealed class ReplicaLossSource(CoordinatorCalls rpc, string worker, WorkerHooks? hooks, TimeSpan maxPoll) : IStepLossSource
+internal sealed class ReplicaLossSource(RetriedCalls rpc, IRunCoordinator coordinator, string worker, WorkerHooks? hooks, TimeSpan maxPoll) : IStepLossSource
 {
     private const int LogPageSteps = 1024;
     private readonly Dictionary<long, StepEntry> _log = new();
@@ -47,14 +48,14 @@ internal sealed class ReplicaLossSource(CoordinatorCalls rpc, string worker, Wor
         int wait = 1;
         while (true)
         {
-            var d = rpc.Call(c => c.Poll(new WorkerPosition(worker, step, probe, Resolving: scorer is null)));
+            var d = rpc.Call(() => coordinator.Poll(new WorkerPosition(worker, step, probe, Resolving: scorer is null)));
             switch (d.Kind)
             {
                 case DirectiveKind.Evaluate when scorer is not null:
                     if (hooks?.EvaluateDelayMs is > 0 and var delay) rpc.Sleep(delay);
                     double loss = scorer.Loss(d.MicroBatch);
                     MicroBatchesEvaluated++;
-                    rpc.Call(c => c.Report(new LossReport(worker, step, probe, d.MicroBatch, loss)));
+                    rpc.Call(() => coordinator.Report(new LossReport(worker, step, probe, d.MicroBatch, loss)));
                     wait = 1;
                     break;
                 case DirectiveKind.PhaseClosed:
@@ -89,7 +90,7 @@ internal sealed class ReplicaLossSource(CoordinatorCalls rpc, string worker, Wor
 
     private void Fetch(long step)
     {
-        var page = rpc.Call(c => c.ReadLog(step, LogPageSteps));
+        var page = rpc.Call(() => coordinator.ReadLog(step, LogPageSteps));
         foreach (var e in page.Entries) _log[e.Step] = e;
         if (!_log.ContainsKey(step)) throw new ReloadRequiredException($"step {step} is not in the log (head {page.Head})");
         if (page.From == step) StepsReplayed++;

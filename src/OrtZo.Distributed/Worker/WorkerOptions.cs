@@ -3,7 +3,8 @@ namespace OrtZo.Distributed.Worker;
 /// <summary>How one worker process (one device) takes part in a run.</summary>
 public sealed class WorkerOptions
 {
-    public required string RunId { get; init; }
+    /// <summary>The run to work for; null: the run started last in the cluster (waits for one).</summary>
+    public string? RunId { get; init; }
     /// <summary>Unique among the run's workers; a restarted worker may reuse its name.</summary>
     public required string WorkerId { get; init; }
     /// <summary>cpu, or cuda[:n] with a GPU build.</summary>

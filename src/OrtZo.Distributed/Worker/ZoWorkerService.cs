@@ -27,7 +27,7 @@ internal sealed class ZoWorkerService(IGrainFactory grains, WorkerOptions option
         try
         {
             Result = RunToEnd(stop);
-            log.LogInformation("worker {Worker}: run {Run} done at step {Steps}, digest {Digest}", options.WorkerId, options.RunId, Result.Steps, Result.Digest[..16]);
+            log.LogInformation("worker {Worker}: run done at step {Steps}, digest {Digest}", options.WorkerId, Result.Steps, Result.Digest[..16]);
             options.Hooks?.Finished?.Invoke(Result);
             if (options.StopHostWhenDone)
             {
@@ -53,22 +53,24 @@ internal sealed class ZoWorkerService(IGrainFactory grains, WorkerOptions option
 
     private ReplicaResult RunToEnd(CancellationToken stop)
     {
-        var rpc = new CoordinatorCalls(grains.GetGrain<IRunCoordinator>(options.RunId), log, stop);
-        var spec = AwaitSpec(rpc);
+        var rpc = new RetriedCalls(log, stop);
+        string runId = options.RunId ?? AwaitAnnouncedRun(rpc);
+        var coordinator = grains.GetGrain<IRunCoordinator>(runId);
+        var spec = AwaitSpec(rpc, coordinator, runId);
         var inputs = RunInputs.Load(spec);
         var device = ZoDevice.Parse(options.Device);
-        var source = new ReplicaLossSource(rpc, options.WorkerId, options.Hooks, options.MaxPollInterval);
+        var source = new ReplicaLossSource(rpc, coordinator, options.WorkerId, options.Hooks, options.MaxPollInterval);
         long total = inputs.Options.TotalSteps;
         for (int joins = 1; ; joins++)
         {
-            var join = rpc.Call(c => c.Join(new WorkerHello(options.WorkerId, options.Device, inputs.SpecHash)));
-            if (!join.Accepted) throw new WorkerRefusedException($"run '{options.RunId}' refused worker {options.WorkerId}: {join.Reason}");
+            var join = rpc.Call(() => coordinator.Join(new WorkerHello(options.WorkerId, options.Device, inputs.SpecHash)));
+            if (!join.Accepted) throw new WorkerRefusedException($"run '{runId}' refused worker {options.WorkerId}: {join.Reason}");
             using var model = ZoModel.Open(spec.ModelPath, device, options.Threads);
             if (join.Checkpoint is { } mark) CheckpointFiles.Verify(mark);
             using var trainer = join.Checkpoint is { } m
                 ? ZoTrainer.Resume(m.Folder, model, inputs.Train, inputs.Options)
                 : new ZoTrainer(model, inputs.Train, inputs.Options);
-            log.LogInformation("worker {Worker} joined run {Run} at step {Step} (head {Head})", options.WorkerId, options.RunId, trainer.StepIndex, join.Head);
+            log.LogInformation("worker {Worker} joined run {Run} at step {Step} (head {Head})", options.WorkerId, runId, trainer.StepIndex, join.Head);
             options.Hooks?.Joined?.Invoke(options.WorkerId, trainer.StepIndex);
             try
             {
@@ -79,11 +81,11 @@ internal sealed class ZoWorkerService(IGrainFactory grains, WorkerOptions option
                     options.Hooks?.AfterStep?.Invoke(options.WorkerId, steps, model);
                     bool digestDue = spec.DigestEvery > 0 && (steps % spec.DigestEvery == 0 || steps == total);
                     string? digest = digestDue ? trainer.WeightsDigest() : null;
-                    var reply = rpc.Call(c => c.StepDone(new StepDoneReport(options.WorkerId, steps, digest)));
+                    var reply = rpc.Call(() => coordinator.StepDone(new StepDoneReport(options.WorkerId, steps, digest)));
                     if (reply.Reload) throw new ReloadRequiredException($"weights digest after step {steps} disagrees with the run's");
-                    if (reply.WriteCheckpoint) WriteCheckpoint(rpc, spec, trainer, model, steps, total);
+                    if (reply.WriteCheckpoint) WriteCheckpoint(rpc, coordinator, spec, trainer, model, steps, total);
                 }
-                AwaitDone(rpc, spec, trainer, model, total);
+                AwaitDone(rpc, coordinator, spec, trainer, model, total);
                 if (options.SaveReplica) model.Save(Path.Combine(spec.RunDirectory, "replicas", FileName(options.WorkerId)));
                 var result = new ReplicaResult(options.WorkerId, trainer.StepIndex, trainer.WeightsDigest(), source.MicroBatchesEvaluated, source.StepsReplayed, joins);
                 WriteReport(spec.RunDirectory, result);
@@ -96,36 +98,47 @@ internal sealed class ZoWorkerService(IGrainFactory grains, WorkerOptions option
         }
     }
 
-    private RunSpec AwaitSpec(CoordinatorCalls rpc)
+    private string AwaitAnnouncedRun(RetriedCalls rpc)
+    {
+        var registry = grains.GetGrain<IRunRegistry>(RunRegistryGrain.Key);
+        for (int attempt = 0; ; attempt++)
+        {
+            if (rpc.Call(() => registry.Latest()) is { } runId) return runId;
+            if (attempt % 50 == 0) log.LogInformation("worker {Worker}: waiting for a run to be started", options.WorkerId);
+            rpc.Sleep(200);
+        }
+    }
+
+    private RunSpec AwaitSpec(RetriedCalls rpc, IRunCoordinator coordinator, string runId)
     {
         for (int attempt = 0; ; attempt++)
         {
-            if (rpc.Call(c => c.GetSpec()) is { } spec) return spec;
-            if (attempt % 50 == 0) log.LogInformation("worker {Worker}: waiting for run {Run} to be started", options.WorkerId, options.RunId);
+            if (rpc.Call(() => coordinator.GetSpec()) is { } spec) return spec;
+            if (attempt % 50 == 0) log.LogInformation("worker {Worker}: waiting for run {Run} to be started", options.WorkerId, runId);
             rpc.Sleep(200);
         }
     }
 
     // The last step is committed when a replica asks for the step after it; the run is done once the final
     // checkpoint is recorded. If its writer died, the job passes to a replica that asks again.
-    private void AwaitDone(CoordinatorCalls rpc, RunSpec spec, ZoTrainer trainer, ZoModel model, long total)
+    private void AwaitDone(RetriedCalls rpc, IRunCoordinator coordinator, RunSpec spec, ZoTrainer trainer, ZoModel model, long total)
     {
         while (true)
         {
-            var d = rpc.Call(c => c.Poll(new WorkerPosition(options.WorkerId, total, 0)));
+            var d = rpc.Call(() => coordinator.Poll(new WorkerPosition(options.WorkerId, total, 0)));
             if (d.Kind == DirectiveKind.Done) return;
             if (d.Kind != DirectiveKind.Wait) throw new ReloadRequiredException($"coordinator answered {d.Kind} after the last step");
-            var reply = rpc.Call(c => c.StepDone(new StepDoneReport(options.WorkerId, total, null)));
-            if (reply.WriteCheckpoint) WriteCheckpoint(rpc, spec, trainer, model, total, total);
+            var reply = rpc.Call(() => coordinator.StepDone(new StepDoneReport(options.WorkerId, total, null)));
+            if (reply.WriteCheckpoint) WriteCheckpoint(rpc, coordinator, spec, trainer, model, total, total);
             rpc.Sleep(200);
         }
     }
 
-    private static void WriteCheckpoint(CoordinatorCalls rpc, RunSpec spec, ZoTrainer trainer, ZoModel model, long steps, long total)
+    private static void WriteCheckpoint(RetriedCalls rpc, IRunCoordinator coordinator, RunSpec spec, ZoTrainer trainer, ZoModel model, long steps, long total)
     {
         var written = CheckpointFiles.Write(trainer, spec.RunDirectory, steps);
         if (steps == total) model.Save(Path.Combine(spec.RunDirectory, "final"));
-        rpc.Call(c => c.RecordCheckpoint(written));
+        rpc.Call(() => coordinator.RecordCheckpoint(written));
     }
 
     private void WriteReport(string runDirectory, ReplicaResult result)

@@ -95,7 +95,8 @@ public class ClusterFailureTests
         Assert.That(lossesOpenAtCoordinatorKill, Is.EqualTo(1), "the coordinator's silo was killed with the phase open");
         Assert.That(run.Activations.Count, Is.GreaterThanOrEqualTo(2), "the coordinator was reactivated after its silo died");
         Assert.That(run.Results.Keys, Does.Contain(lateSilo), "the late joiner finished the run");
-        Assert.That(run.Joins.Where(j => j.Worker == lateSilo).Select(j => j.Step), Is.EqualTo(new long[] { 20 }),
+        // (the test cluster may give the fresh silo the name of a killed one: its join is the last under that name)
+        Assert.That(run.Joins.Last(j => j.Worker == lateSilo).Step, Is.EqualTo(20),
             "the late joiner started from the step-20 checkpoint and replayed the rest");
         Assert.That(run.Joins.Count(j => j.Worker == "Silo_1"), Is.GreaterThanOrEqualTo(2), "the corrupted replica was quarantined and reloaded");
         foreach (var r in run.Results.Values)

@@ -29,8 +29,9 @@ public class MultiProcessSmokeTests
         string journal = Path.Combine(_dir, "journal"), outDir = Path.Combine(_dir, "run");
         int port = SiloEndpoints.FreeLoopbackPair().SiloPort;
         string cluster = $"dev:127.0.0.1:{port}";
+        // no --run: the workers take the run `train` starts (the cluster's run registry)
         string[] Worker(string name, params string[] more) =>
-            ["worker", "--cluster", cluster, "--run", "smoke", "--name", name, "--threads", "1", "--journal", journal, .. more];
+            ["worker", "--cluster", cluster, "--name", name, "--threads", "1", "--journal", journal, .. more];
 
         using var processes = new CliProcesses(_dir);
         var primary = processes.Start("w0", Worker("w0", "--port", port.ToString()));

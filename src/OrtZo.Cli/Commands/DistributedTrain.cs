@@ -21,7 +21,10 @@ internal static class DistributedTrain
 {
     public static readonly Option<bool> Distributed = new("--distributed") { Description = "Run on the workers of an Orleans cluster (see `ortzo worker`)" };
     public static readonly Option<string?> Cluster = new("--cluster") { Description = "With --distributed: localhost | dev:HOST:PORT | redis:HOST:PORT | postgres:CONNECTION-STRING" };
-    public static readonly Option<string> Run = new("--run") { Description = "With --distributed: id of the run (workers started without --run take the latest)", DefaultValueFactory = _ => "main" };
+    public static readonly Option<string?> Run = new("--run")
+    {
+        Description = "With --distributed: id of the run (default: from the spec hash, so the same command resumes or watches the same run); workers without --run take the latest",
+    };
     public static readonly Option<string> Mode = new("--mode")
     {
         Description = "With --distributed: data (exact data parallelism over micro-batches) | query (queries of a step side by side)",
@@ -43,9 +46,10 @@ internal static class DistributedTrain
             "query" => DistributionMode.QueryParallel,
             var m => throw new ArgumentException($"--mode {m}: expected data or query"),
         };
-        string runId = result.GetValue(Run)!;
-        var spec = RunSpecs.Create(runId, model, data, task, options, outDir, mode, 0, result.GetValue(LeaseMs), result.GetValue(DigestEvery),
+        var spec = RunSpecs.Create(result.GetValue(Run) ?? "pending", model, data, task, options, outDir, mode, 0, result.GetValue(LeaseMs), result.GetValue(DigestEvery),
             checkpointEvery > 0 ? (int)checkpointEvery : 100);
+        if (result.GetValue(Run) is null) spec = spec with { RunId = "run-" + spec.SpecHash[..12] };
+        string runId = spec.RunId;
         AnsiConsole.MarkupLine($"run [bold]{Markup.Escape(runId)}[/] on {Markup.Escape(cluster.ToString())}: {options.TotalSteps} steps, {options.MicroBatches} micro-batches a step, {mode}, spec {spec.SpecHash}");
 
         using var host = ConnectClient(cluster);

@@ -24,13 +24,17 @@ internal static class BenchMain
                 return Report("step", StepRuns(options), options);
             case "drift":
                 return Report("drift", [DriftBench.Measure(options)], options);
+            case "dist":
+                return DistributedBench.Run(options);
+            case "dist-mp":
+                return MultiProcessRecoveryBench.Run(options);
             case "all":
                 Report("forward", ForwardRuns(options), options);
                 Report("step", StepRuns(options), options);
                 Report("drift", [DriftBench.Measure(options)], options);
                 return 0;
             default:
-                Console.Error.WriteLine("usage: OrtZo.Bench all|forward|step|drift [--model <folder>] [--batches 4,16,32] [--seq 64] [--out <folder>]");
+                Console.Error.WriteLine("usage: OrtZo.Bench all|forward|step|drift|dist|dist-mp [--model <folder>] [--batches 4,16,32] [--seq 64] [--out <folder>]");
                 return 2;
         }
     }

@@ -107,6 +107,13 @@ public sealed record ZoOptions
     /// <summary>The signal the two forwards measure.</summary>
     public ZoObjective Objective { get; init; } = ZoObjective.Loss;
 
+    /// <summary>
+    /// Micro-batches a step's batch splits into; the step loss is their mean (in micro-batch order, in double).
+    /// 1 scores the whole batch at once. A distributed run hands micro-batches to workers, and a single-process
+    /// run with the same value gives the same weights bit for bit.
+    /// </summary>
+    public int MicroBatches { get; init; } = 1;
+
     /// <summary>Weight kinds that are trained at all (PEFT-free full fine-tuning trains all of them).</summary>
     public WeightKinds Trainable { get; init; } = WeightKinds.All;
 
@@ -127,6 +134,7 @@ public sealed record ZoOptions
         Require(Beta2 is >= 0 and < 1, nameof(Beta2), "in [0, 1)");
         Require(AdamEpsilon > 0, nameof(AdamEpsilon), "positive");
         Require(Queries >= 1, nameof(Queries), "at least 1");
+        Require(MicroBatches >= 1 && MicroBatches <= BatchSize, nameof(MicroBatches), "between 1 and the batch size");
         Require(GradientPruning is >= 0 and < 1, nameof(GradientPruning), "in [0, 1)");
         Require(GradientPruningResample >= 1, nameof(GradientPruningResample), "at least 1");
         Require(!(Optimizer == ZoOptimizer.ZoConservative && (Queries != 1 || OnePoint || BlockWise != BlockWiseMode.Off)),

@@ -42,6 +42,7 @@ internal static class TrainCommand
         var schedule = new Option<string>("--schedule") { Description = "constant | linear", DefaultValueFactory = _ => "constant" };
         var weightDecay = new Option<double>("--weight-decay") { Description = "λ of MeZO's decay term (not on norms and biases)", DefaultValueFactory = _ => 0 };
         var queries = new Option<int>("--queries") { Description = "q: two-point estimates averaged per step", DefaultValueFactory = _ => 1 };
+        var microBatches = new Option<int>("--micro-batches") { Description = "S: pieces a step's batch is scored in; the step loss is their mean (the unit of work of --distributed)", DefaultValueFactory = _ => 1 };
         var onePoint = new Option<bool>("--one-point") { Description = "One-point estimate (L(θ+εz) − L(θ))/ε" };
         var blockWise = new Option<string>("--block-wise") { Description = "off | coordinate | jacobi", DefaultValueFactory = _ => "off" };
         var gradPrune = new Option<double>("--grad-prune") { Description = "ZO with gradient pruning: global magnitude-pruning ratio (0 = off)", DefaultValueFactory = _ => 0 };
@@ -60,8 +61,9 @@ internal static class TrainCommand
         {
             model, data, dev, test, task, optimizer, steps, batch, lr, eps, seed, outDir, evalEvery, checkpointEvery, logEvery, resume,
             device, threads, sparsity, sparseTargets, freezeUnmasked, schedule, weightDecay, queries, onePoint, blockWise, gradPrune,
-            gradPruneResample, momentum, beta2, stochasticRounding, objective, evalBatch, numTrain, numDev, numTest, sampleSeed,
+            gradPruneResample, momentum, beta2, stochasticRounding, objective, evalBatch, numTrain, numDev, numTest, sampleSeed, microBatches,
         };
+        foreach (var option in DistributedTrain.Options) command.Options.Add(option);
         command.SetAction(result =>
         {
             CommonOptions.Apply(result);
@@ -100,6 +102,7 @@ internal static class TrainCommand
                 Beta1 = result.GetValue(momentum),
                 Beta2 = result.GetValue(beta2),
                 Queries = result.GetValue(queries),
+                MicroBatches = result.GetValue(microBatches),
                 OnePoint = result.GetValue(onePoint),
                 BlockWise = result.GetValue(blockWise) switch
                 {
@@ -119,6 +122,8 @@ internal static class TrainCommand
                 },
             };
             options.Validate();
+            if (result.GetValue(DistributedTrain.Distributed))
+                return DistributedTrain.Start(result, options, result.GetValue(model)!, result.GetValue(data)!, taskName, result.GetValue(outDir)!, result.GetValue(checkpointEvery));
             var settings = new TrainingRunSettings
             {
                 OutputFolder = result.GetValue(outDir)!,

@@ -18,19 +18,29 @@ internal static class BenchMain
             case "measure-step":
                 Console.WriteLine(StepBench.Measure(options).ToJsonString());
                 return 0;
+            case "measure-peft":
+                Console.WriteLine(PeftForwardBench.Measure(options).ToJsonString());
+                return 0;
+            case "peft":
+                return Report("peft", PeftRuns(options), options);
             case "forward":
                 return Report("forward", ForwardRuns(options), options);
             case "step":
                 return Report("step", StepRuns(options), options);
             case "drift":
                 return Report("drift", [DriftBench.Measure(options)], options);
+            case "dist":
+                return DistributedBench.Run(options);
+            case "dist-mp":
+                return MultiProcessRecoveryBench.Run(options);
             case "all":
                 Report("forward", ForwardRuns(options), options);
                 Report("step", StepRuns(options), options);
                 Report("drift", [DriftBench.Measure(options)], options);
+                Report("peft", PeftRuns(options), options);
                 return 0;
             default:
-                Console.Error.WriteLine("usage: OrtZo.Bench all|forward|step|drift [--model <folder>] [--batches 4,16,32] [--seq 64] [--out <folder>]");
+                Console.Error.WriteLine("usage: OrtZo.Bench all|forward|step|drift|peft|dist|dist-mp [--model <folder>] [--batches 4,16,32] [--seq 64] [--out <folder>]");
                 return 2;
         }
     }
@@ -41,6 +51,14 @@ internal static class BenchMain
             foreach (int batch in o.Batches)
                 foreach (string binding in new[] { "inputs", "initializers" })
                     yield return Child("measure-forward", "--model", model, "--batch", batch.ToString(), "--seq", o.Seq.ToString(), "--binding", binding);
+    }
+
+    private static IEnumerable<JsonObject> PeftRuns(Options o)
+    {
+        foreach (string model in o.Models)
+            foreach (int batch in o.Batches.Where(b => b >= 16))
+                foreach (string scheme in new[] { "lora", "prefix", "prompt" })
+                    yield return Child("measure-peft", "--model", model, "--batch", batch.ToString(), "--seq", o.Seq.ToString(), "--scheme", scheme);
     }
 
     private static IEnumerable<JsonObject> StepRuns(Options o)
@@ -89,11 +107,12 @@ internal static class BenchMain
         "forward" => $"forward  {r["model"],-16} {r["binding"],-12} batch {r["batch"],3} × seq {r["seq"]}: {r["forward_ms"]:F2} ms, {r["tokens_per_s"]:F0} tok/s, peak RSS {r["peak_rss_mb"]:F0} MiB",
         "step" => $"step     {r["model"],-16} {r["optimizer"],-12} batch {r["batch"],3} × seq {r["seq"]}: step {r["step_ms"]:F2} ms, 2×forward {2 * (double)r["forward_ms"]!:F2} ms (in the step {2 * (double)r["forward_in_step_ms"]!:F2}), ratio {r["step_over_2fwd"]:F3}; " +
                     $"pass {r["pass_ms"]:F2} ms = {r["pass_gb_per_s"]:F1} GB/s; extra {r["extra_memory_bytes"]} B; peak RSS {r["peak_rss_mb"]:F0} MiB",
+        "peft" => $"peft     {r["model"],-16} {r["scheme"],-8} batch {r["batch"],3} × seq {r["seq"]}: base as inputs {r["inputs_ms"]:F2} ms, as initializers {r["initializers_ms"]:F2} ms ({r["initializers_change"]:P1}); {r["adapter_params"]} adapter parameters",
         _ => r.ToJsonString(),
     };
 }
 
-internal sealed record Options(IReadOnlyList<string> Models, IReadOnlyList<int> Batches, int Seq, string OutFolder, string Binding, string Optimizer, IReadOnlyList<string> Raw)
+internal sealed record Options(IReadOnlyList<string> Models, IReadOnlyList<int> Batches, int Seq, string OutFolder, string Binding, string Optimizer, string Scheme, IReadOnlyList<string> Raw)
 {
     public int Batch => Batches[0];
     public string Model => Models[0];
@@ -110,7 +129,7 @@ internal sealed record Options(IReadOnlyList<string> Models, IReadOnlyList<int> 
         var models = (mi >= 0 && mi + 1 < args.Length ? args[mi + 1] : Path.Combine(root, "models", "stories260k") + "," + BenchModels.Medium(root)).Split(',');
         var batches = Get("--batch", Get("--batches", "4,16,32")).Split(',').Select(int.Parse).ToArray();
         return new Options(models, batches, int.Parse(Get("--seq", "64")), Get("--out", Path.Combine(root, "bench", "results")),
-            Get("--binding", "inputs"), Get("--optimizer", "mezo"), args);
+            Get("--binding", "inputs"), Get("--optimizer", "mezo"), Get("--scheme", "lora"), args);
     }
 
     internal static string FindRoot()

@@ -44,6 +44,15 @@ public enum WeightKinds
     All = Matrices | Embeddings | Head | Norms | Biases | Other,
 }
 
+/// <summary>What the ZO estimate differentiates.</summary>
+public enum ZoObjective
+{
+    /// <summary>The task's training loss (cross-entropy over candidates, or token CE of the gold option).</summary>
+    Loss,
+    /// <summary>−accuracy on the batch: a non-differentiable signal, as MeZO uses −F1 for SQuAD. Needs a large ε to move predictions.</summary>
+    Accuracy,
+}
+
 /// <summary>Block-wise ZO schedules (ZO-Bench).</summary>
 public enum BlockWiseMode
 {
@@ -95,6 +104,16 @@ public sealed record ZoOptions
     /// <summary>Round 16-bit weight updates stochastically (reproducibly) instead of to nearest.</summary>
     public bool StochasticRounding { get; init; }
 
+    /// <summary>The signal the two forwards measure.</summary>
+    public ZoObjective Objective { get; init; } = ZoObjective.Loss;
+
+    /// <summary>
+    /// Micro-batches a step's batch splits into; the step loss is their mean (in micro-batch order, in double).
+    /// 1 scores the whole batch at once. A distributed run hands micro-batches to workers, and a single-process
+    /// run with the same value gives the same weights bit for bit.
+    /// </summary>
+    public int MicroBatches { get; init; } = 1;
+
     /// <summary>Weight kinds that are trained at all (PEFT-free full fine-tuning trains all of them).</summary>
     public WeightKinds Trainable { get; init; } = WeightKinds.All;
 
@@ -115,6 +134,7 @@ public sealed record ZoOptions
         Require(Beta2 is >= 0 and < 1, nameof(Beta2), "in [0, 1)");
         Require(AdamEpsilon > 0, nameof(AdamEpsilon), "positive");
         Require(Queries >= 1, nameof(Queries), "at least 1");
+        Require(MicroBatches >= 1 && MicroBatches <= BatchSize, nameof(MicroBatches), "between 1 and the batch size");
         Require(GradientPruning is >= 0 and < 1, nameof(GradientPruning), "in [0, 1)");
         Require(GradientPruningResample >= 1, nameof(GradientPruningResample), "at least 1");
         Require(!(Optimizer == ZoOptimizer.ZoConservative && (Queries != 1 || OnePoint || BlockWise != BlockWiseMode.Off)),

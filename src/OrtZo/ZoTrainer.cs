@@ -35,7 +35,8 @@ public sealed class ZoTrainer : IDisposable
     private readonly BatchOrder _order;
     private readonly int[] _batch;
     private readonly ScoringRow[] _rows;
-    private readonly TrainingProbe _probe = new();
+    private readonly TrainingProbe _probe;
+    private readonly LocalStepLosses _localLosses = new();
     private readonly IReadOnlyList<float> _ratios;
     private readonly string _dataFingerprint;
     private readonly Stopwatch _clock = new();
@@ -54,6 +55,7 @@ public sealed class ZoTrainer : IDisposable
         Options = options;
         _encoded = model.Encode(train);
         _dataFingerprint = Fingerprint(train);
+        _probe = new TrainingProbe(this);
         _ratios = resume?.State.TensorRatios ?? TrainingPlan.ComputeRatios(model.Folder.Manifest, model.Slab, options);
         var tensors = TrainingPlan.Tensors(model.Folder.Manifest, model.Slab, options, _ratios);
         _buffers = new WeightBuffers(model.Slab, tensors, TrainingPlan.StateBuffers(options));
@@ -135,7 +137,10 @@ public sealed class ZoTrainer : IDisposable
     public TimeSpan Elapsed => TimeSpan.FromSeconds(_elapsedBefore) + _clock.Elapsed;
 
     /// <summary>Takes one ZO step on the next training batch.</summary>
-    public StepResult Step()
+    public StepResult Step() => Step(_localLosses);
+
+    /// <summary>Takes one ZO step whose probe losses come from <paramref name="losses"/> (a distributed replica's source).</summary>
+    internal StepResult Step(IStepLossSource losses)
     {
         long step = StepIndex;
         long started = Stopwatch.GetTimestamp();
@@ -143,13 +148,7 @@ public sealed class ZoTrainer : IDisposable
         try
         {
             _order.Fill(step, _batch);
-            var which = _train.TrainAsClassification ? CandidateRows.All : CandidateRows.GoldOnly;
-            var shape = ScoringBatcher.Measure(_encoded, _batch, which, _model.MaxLength);
-            int seq = Math.Max(2, shape.SequenceLength);
-            var session = _model.Session(shape.Rows, seq);
-            ScoringBatcher.Fill(_encoded, _batch, which, _model.MaxLength, _model.Tokenizer.PadId ?? 0,
-                session.InputIds(shape.Rows, seq), session.AttentionMask(shape.Rows, seq), session.LabelMask(shape.Rows, seq), _rows);
-            _probe.Bind(session, shape.Rows, seq, _rows.AsMemory(0, shape.Rows), _train.TrainAsClassification);
+            _probe.Begin(step, losses);
             double lr = LearningRates.At(Options, step);
             var outcome = _step.Run(step, (float)lr, _probe);
             StepIndex = step + 1;
@@ -161,6 +160,27 @@ public sealed class ZoTrainer : IDisposable
         finally
         {
             _clock.Stop();
+        }
+    }
+
+    /// <summary>
+    /// SHA-256 of the settled weights and optimizer state, in hex: equal digests mean bit-identical replicas.
+    /// </summary>
+    internal unsafe string WeightsDigest()
+    {
+        _step.Settle();
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        Append(sha, _buffers.Slab.BasePointer, _buffers.Slab.ByteLength);
+        if (_buffers.State1 is { } s1) Append(sha, s1.Pointer, s1.ByteLength);
+        if (_buffers.State2 is { } s2) Append(sha, s2.Pointer, s2.ByteLength);
+        sha.AppendData(BitConverter.GetBytes(_step.UpdatesApplied));
+        return Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant();
+
+        // spans hold at most 2 GiB; weights may be larger
+        static void Append(IncrementalHash sha, byte* data, long length)
+        {
+            for (long done = 0; done < length; done += 1 << 30)
+                sha.AppendData(new ReadOnlySpan<byte>(data + done, (int)Math.Min(1 << 30, length - done)));
         }
     }
 
@@ -217,27 +237,60 @@ public sealed class ZoTrainer : IDisposable
         _buffers.Dispose();
     }
 
-    /// <summary>The loss of the bound batch at the current weights.</summary>
-    private sealed class TrainingProbe : ILossProbe
+    /// <summary>
+    /// The probe ZoStep calls: hands each probe point to the step's loss source, and scores micro-batches on
+    /// demand, laying a micro-batch out in the session only when it is scored (a replaying replica never is).
+    /// </summary>
+    private sealed class TrainingProbe(ZoTrainer trainer) : ILossProbe, IMicroBatchScorer
     {
+        private IStepLossSource _source = null!;
+        private long _step;
+        private int _probeIndex;
+        private int _laidOut = -1;
         private ScoringSession? _session;
         private int _rows, _seq;
-        private ReadOnlyMemory<ScoringRow> _rowInfo;
-        private bool _classification;
+        private Prediction[] _predictions = [];
 
-        public void Bind(ScoringSession session, int rows, int seq, ReadOnlyMemory<ScoringRow> rowInfo, bool classification)
+        public int Count => trainer.Options.MicroBatches;
+
+        public void Begin(long step, IStepLossSource source)
         {
-            _session = session;
-            _rows = rows;
-            _seq = seq;
-            _rowInfo = rowInfo;
-            _classification = classification;
+            _step = step;
+            _source = source;
+            _probeIndex = 0;
+            _laidOut = -1;
         }
 
-        public double Loss()
+        public double Loss() => _source.Loss(_step, _probeIndex++, this);
+
+        public void Resolve(Span<double> losses) => _source.Resolve(_step, losses);
+
+        double IMicroBatchScorer.Loss(int microBatch)
         {
+            if (_laidOut != microBatch) LayOut(microBatch);
             _session!.Run(_rows, _seq);
-            return TaskLoss.Compute(_classification, _rowInfo.Span, _session.SumLogprob(_rows), _session.MeanLogprob(_rows));
+            if (trainer.Options.Objective == ZoObjective.Accuracy)
+            {
+                if (_predictions.Length < _rows) _predictions = new Prediction[_rows];
+                int n = TaskMetrics.Predict(trainer._rows.AsSpan(0, _rows), _session.MeanLogprob(_rows), _predictions);
+                return -TaskMetrics.Accuracy(_predictions.AsSpan(0, n));
+            }
+            return TaskLoss.Compute(trainer._train.TrainAsClassification, trainer._rows.AsSpan(0, _rows), _session.SumLogprob(_rows), _session.MeanLogprob(_rows));
+        }
+
+        private void LayOut(int microBatch)
+        {
+            var model = trainer._model;
+            var (start, end) = MicroBatches.Range(trainer._batch.Length, Count, microBatch);
+            ReadOnlySpan<int> selection = trainer._batch.AsSpan(start, end - start);
+            var which = trainer._train.TrainAsClassification || trainer.Options.Objective == ZoObjective.Accuracy ? CandidateRows.All : CandidateRows.GoldOnly;
+            var shape = ScoringBatcher.Measure(trainer._encoded, selection, which, model.MaxLength);
+            _rows = shape.Rows;
+            _seq = Math.Max(2, shape.SequenceLength);
+            _session = model.Session(_rows, _seq);
+            ScoringBatcher.Fill(trainer._encoded, selection, which, model.MaxLength, model.Tokenizer.PadId ?? 0,
+                _session.InputIds(_rows, _seq), _session.AttentionMask(_rows, _seq), _session.LabelMask(_rows, _seq), trainer._rows);
+            _laidOut = microBatch;
         }
     }
 }

@@ -54,6 +54,7 @@ internal static class DoctorCommand
             List<TrainableTensor> Tensors(CpuSlab slab) => slab.Layout.Slots.Select(s => new TrainableTensor
             {
                 Slot = s, Mask = s.Index == 0 ? MaskKind.Dense : MaskKind.Magnitude, Threshold = 0.02f, Group = "g", Decay = true,
+                StateBase = s.Index == 0 ? 0 : slab.Layout.Slots[0].ElementCount,
             }).ToList();
             using var a = new WeightBuffers(one, Tensors(one), 2);
             using var b = new WeightBuffers(two, Tensors(two), 2);

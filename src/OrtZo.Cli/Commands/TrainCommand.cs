@@ -42,6 +42,7 @@ internal static class TrainCommand
         var schedule = new Option<string>("--schedule") { Description = "constant | linear", DefaultValueFactory = _ => "constant" };
         var weightDecay = new Option<double>("--weight-decay") { Description = "λ of MeZO's decay term (not on norms and biases)", DefaultValueFactory = _ => 0 };
         var queries = new Option<int>("--queries") { Description = "q: two-point estimates averaged per step", DefaultValueFactory = _ => 1 };
+        var microBatches = new Option<int>("--micro-batches") { Description = "S: pieces a step's batch is scored in; the step loss is their mean (the unit of work of --distributed)", DefaultValueFactory = _ => 1 };
         var onePoint = new Option<bool>("--one-point") { Description = "One-point estimate (L(θ+εz) − L(θ))/ε" };
         var blockWise = new Option<string>("--block-wise") { Description = "off | coordinate | jacobi", DefaultValueFactory = _ => "off" };
         var gradPrune = new Option<double>("--grad-prune") { Description = "ZO with gradient pruning: global magnitude-pruning ratio (0 = off)", DefaultValueFactory = _ => 0 };
@@ -49,6 +50,7 @@ internal static class TrainCommand
         var momentum = new Option<double>("--momentum") { Description = "β of zo-mmt, β1 of zo-adam", DefaultValueFactory = _ => 0.9 };
         var beta2 = new Option<double>("--beta2") { Description = "β2 of zo-adam", DefaultValueFactory = _ => 0.999 };
         var stochasticRounding = new Option<bool>("--stochastic-rounding") { Description = "Round 16-bit weight updates stochastically (reproducible)" };
+        var objective = new Option<string>("--objective") { Description = "loss | accuracy (−accuracy of the batch as the ZO signal, non-differentiable)", DefaultValueFactory = _ => "loss" };
         var evalBatch = new Option<int>("--eval-batch") { Description = "Examples per evaluation batch", DefaultValueFactory = _ => 16 };
         var numTrain = new Option<int?>("--num-train") { Description = "MeZO protocol: sample this many training examples from --data (numpy-exact)" };
         var numDev = new Option<int?>("--num-dev") { Description = "MeZO protocol: sample this many dev examples from --data too (when no --dev file)" };
@@ -60,9 +62,10 @@ internal static class TrainCommand
         {
             model, data, dev, test, task, optimizer, steps, batch, lr, eps, seed, outDir, evalEvery, checkpointEvery, logEvery, resume,
             device, threads, sparsity, sparseTargets, freezeUnmasked, schedule, weightDecay, queries, onePoint, blockWise, gradPrune,
-            gradPruneResample, momentum, beta2, stochasticRounding, evalBatch, numTrain, numDev, numTest, sampleSeed,
+            gradPruneResample, momentum, beta2, stochasticRounding, objective, evalBatch, numTrain, numDev, numTest, sampleSeed, microBatches,
         };
         peft.AddTo(command);
+        foreach (var option in DistributedTrain.Options) command.Options.Add(option);
         command.SetAction(result =>
         {
             CommonOptions.Apply(result);
@@ -105,6 +108,7 @@ internal static class TrainCommand
                 Beta1 = result.GetValue(momentum),
                 Beta2 = result.GetValue(beta2),
                 Queries = result.GetValue(queries),
+                MicroBatches = result.GetValue(microBatches),
                 OnePoint = result.GetValue(onePoint),
                 BlockWise = result.GetValue(blockWise) switch
                 {
@@ -116,8 +120,21 @@ internal static class TrainCommand
                 GradientPruning = result.GetValue(gradPrune),
                 GradientPruningResample = result.GetValue(gradPruneResample),
                 StochasticRounding = result.GetValue(stochasticRounding),
+                Objective = result.GetValue(objective) switch
+                {
+                    "loss" => ZoObjective.Loss,
+                    "accuracy" => ZoObjective.Accuracy,
+                    var s => throw new ArgumentException($"--objective {s}: expected loss or accuracy"),
+                },
             };
             options.Validate();
+            if (result.GetValue(DistributedTrain.Distributed))
+            {
+                // Workers open the model folder as it is; they would silently train the full model instead of adapters.
+                if (zo.Peft is not null)
+                    throw new ArgumentException($"--distributed with --peft {zo.Peft.Scheme.ToString().ToLowerInvariant()}: distributed runs train full models only; run PEFT in one process");
+                return DistributedTrain.Start(result, options, result.GetValue(model)!, result.GetValue(data)!, taskName, result.GetValue(outDir)!, result.GetValue(checkpointEvery));
+            }
             var settings = new TrainingRunSettings
             {
                 OutputFolder = result.GetValue(outDir)!,

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using OrtZo.WeightStore;
@@ -25,7 +24,7 @@ internal sealed unsafe class ImportedModelRunner : IDisposable
         foreach (var w in manifest.WeightInputs)
         {
             var entry = weights.Get(w.Name);
-            _weightValues.Add(OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, ElementType(entry.Spec.DType),
+            _weightValues.Add(OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, OrtZo.Session.ScoringSession.ElementType(entry.Spec.DType),
                 [.. entry.Spec.Shape], (IntPtr)weights.GetPointer(entry), entry.Spec.ByteLength));
         }
     }
@@ -44,10 +43,9 @@ internal sealed unsafe class ImportedModelRunner : IDisposable
         string path = Path.Combine(folder, ModelManifest.FileName);
         try
         {
-            return JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(path), ModelManifest.Json)
-                   ?? throw new JsonException("the file holds null");
+            return ModelFolder.ReadManifest(path);
         }
-        catch (JsonException e)
+        catch (ModelFormatException e)
         {
             throw new Onnx.OnnxModelException(Onnx.OnnxError.Unreadable, path, null, $"not a valid model manifest: {e.Message}", e);
         }
@@ -121,11 +119,4 @@ internal sealed unsafe class ImportedModelRunner : IDisposable
         _weights.Dispose();
     }
 
-    internal static TensorElementType ElementType(DType dtype) => dtype switch
-    {
-        DType.F32 => TensorElementType.Float,
-        DType.F16 => TensorElementType.Float16,
-        DType.BF16 => TensorElementType.BFloat16,
-        _ => throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "weights are f32, f16 or bf16"),
-    };
 }

@@ -138,19 +138,45 @@ internal sealed class ModelFolder
         }
     }
 
-    /// <summary>Moves a finished folder over <paramref name="target"/>: the old one is renamed aside first, then deleted.</summary>
+    /// <summary>
+    /// Moves a finished folder over <paramref name="target"/>: the old one is renamed aside first, then deleted.
+    /// A crash between the two renames leaves only the aside copy; <see cref="RecoverReplace"/> puts it back.
+    /// </summary>
     internal static void ReplaceDirectory(string finished, string target)
     {
         string? aside = null;
         if (Directory.Exists(target))
         {
-            aside = target + $".old-{Guid.NewGuid():N}";
+            aside = AsidePrefix(target) + Guid.NewGuid().ToString("N");
             Directory.Move(target, aside);
         }
         Directory.Move(finished, target);
         AtomicFile.SyncDirectory(System.IO.Path.GetDirectoryName(target)!);
         if (aside is not null) TryDeleteDirectory(aside);
     }
+
+    /// <summary>
+    /// Finishes or undoes a <see cref="ReplaceDirectory"/> a crash interrupted: with the target missing, the
+    /// folder renamed aside is the last complete one and comes back; with the target present, leftovers of the
+    /// replace (aside copies, unfinished temporary folders) are removed.
+    /// </summary>
+    internal static void RecoverReplace(string target)
+    {
+        string full = System.IO.Path.GetFullPath(target);
+        string parent = System.IO.Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(parent)) return;
+        string name = System.IO.Path.GetFileName(full);
+        var aside = Directory.GetDirectories(parent, name + ".old-*").OrderByDescending(Directory.GetLastWriteTimeUtc).ToList();
+        if (!Directory.Exists(full) && aside.Count > 0)
+        {
+            Directory.Move(aside[0], full);
+            aside.RemoveAt(0);
+        }
+        foreach (string d in aside) TryDeleteDirectory(d);
+        foreach (string d in Directory.GetDirectories(parent, $".{name}.tmp-*")) TryDeleteDirectory(d);
+    }
+
+    private static string AsidePrefix(string target) => target + ".old-";
 
     internal static void TryDeleteDirectory(string dir)
     {

@@ -81,7 +81,7 @@ internal static class Llama2cConverter
         var (cos, sin) = RotaryTables(maxLength, dh, options.RopeTheta);
         string cosCache = Weight("model.rotary_emb.cos_cached", cos, maxLength, dh / 2);
         string sinCache = Weight("model.rotary_emb.sin_cached", sin, maxLength, dh / 2);
-        string causal = Weight("model.causal_mask", CausalMask(maxLength), maxLength, maxLength);
+        string causal = Weight("model.causal_mask", TinyGptBuilder.CausalMask(maxLength), maxLength, maxLength);
 
         g.Scope = "/model";
         string ids = "input_ids";
@@ -185,14 +185,6 @@ internal static class Llama2cConverter
             }
         }
         return (cos, sin);
-    }
-
-    private static float[] CausalMask(int size)
-    {
-        var mask = new float[size * size];
-        for (int row = 0; row < size; row++)
-            for (int col = row + 1; col < size; col++) mask[row * size + col] = MaskedScore;
-        return mask;
     }
 
     private static string RmsNorm(GraphBuilder g, string x, string weight, float epsilon, string scope)

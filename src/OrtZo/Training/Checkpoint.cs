@@ -47,6 +47,7 @@ internal static class Checkpoint
 
     public static RunState ReadState(string folder)
     {
+        ModelFolder.RecoverReplace(folder);
         string path = Path.Combine(folder, RunState.FileName);
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no checkpoint here (run.json missing)", path);
         try

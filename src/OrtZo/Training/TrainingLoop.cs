@@ -63,6 +63,7 @@ internal static class TrainingLoop
         Directory.CreateDirectory(outDir);
         string checkpointDir = Path.Combine(outDir, CheckpointFolder);
         string metricsPath = Path.Combine(outDir, MetricsFile);
+        ModelFolder.RecoverReplace(checkpointDir);
         bool resuming = run.Resume && File.Exists(Path.Combine(checkpointDir, RunState.FileName));
         if (!run.Resume && File.Exists(Path.Combine(checkpointDir, RunState.FileName)))
             throw new InvalidOperationException($"{outDir} already holds a run (checkpoint/run.json); pass --resume to continue it or choose another --out");

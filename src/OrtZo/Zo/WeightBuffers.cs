@@ -15,6 +15,11 @@ internal sealed unsafe class WeightBuffers : IDisposable
             throw new ArgumentException("one TrainableTensor per slab slot is required");
         for (int i = 0; i < tensors.Count; i++)
             if (tensors[i].Slot.Index != i) throw new ArgumentException("tensors must be listed in slot order");
+        // Passes update tensors in parallel: two tensors sharing optimizer state would race on it.
+        var ranges = tensors.Where(t => t.IsTrainable).OrderBy(t => t.StateBase).ToList();
+        for (int i = 1; i < ranges.Count; i++)
+            if (ranges[i].StateBase < ranges[i - 1].StateBase + ranges[i - 1].Slot.ElementCount)
+                throw new ArgumentException($"optimizer-state ranges of '{ranges[i - 1].Slot.Spec.Name}' and '{ranges[i].Slot.Spec.Name}' overlap");
         Slab = slab;
         Tensors = tensors;
         StateLength = tensors.Where(t => t.IsTrainable).Select(t => t.StateBase + t.Slot.ElementCount).DefaultIfEmpty(0).Max();

@@ -4,6 +4,13 @@ namespace OrtZo.Zo;
 internal interface ILossProbe
 {
     double Loss();
+
+    /// <summary>
+    /// Two-point steps call this once every probe point has been visited and before any loss is used, with
+    /// the losses in visiting order (L+_0, L−_0, L+_1, …); a probe that returned provisional values (a
+    /// query-parallel replica that left other queries to other machines) overwrites them with the final ones.
+    /// </summary>
+    void Resolve(Span<double> losses) { }
 }
 
 /// <summary>What one step measured.</summary>
@@ -68,20 +75,21 @@ internal sealed class ZoStep
         int q = _s.Queries;
         ulong mask = MaskSeed(step);
         var seeds = new ulong[q];
-        var g = new double[q];
-        double firstLoss = 0;
+        var losses = new double[2 * q];
         for (int j = 0; j < q; j++)
         {
             seeds[j] = ZoNoise.StepSeed(_s.MasterSeed, step, j);
             var plus = new Perturbation(seeds[j], _s.Epsilon, mask);
             if (j == 0) _passes.Run([Put(_all, plus, recomputeMask: true)]);                           // θ + εz_0
             else _passes.Run([Move(_all, new Perturbation(seeds[j - 1], -_s.Epsilon, mask), plus)]);     // θ − εz_{j−1} → θ + εz_j
-            double lPlus = probe.Loss();
+            losses[2 * j] = probe.Loss();
             _passes.Run([Move(_all, plus, plus.Negated)]);                                                // pass A: θ + εz → θ − εz
-            double lMinus = probe.Loss();
-            g[j] = (lPlus - lMinus) / (2.0 * _s.Epsilon);
-            if (j == 0) firstLoss = lPlus;
+            losses[2 * j + 1] = probe.Loss();
         }
+        probe.Resolve(losses);
+        var g = new double[q];
+        for (int j = 0; j < q; j++) g[j] = (losses[2 * j] - losses[2 * j + 1]) / (2.0 * _s.Epsilon);
+        double firstLoss = losses[0];
         var lastOffset = new Perturbation(seeds[q - 1], -_s.Epsilon, mask);
         bool skip = g.Any(v => !double.IsFinite(v));
         var directions = Enumerable.Range(0, q).Select(j => new Direction(seeds[j], (float)(g[j] / q))).ToArray();

@@ -5,9 +5,13 @@ namespace OrtZo.Tests.Cli;
 /// <summary>Runs the built `ortzo` (OrtZo.Cli.dll) as a child process, as a user would.</summary>
 internal static class CliRunner
 {
+    /// <summary>Exit code used when <see cref="RunWith"/> killed the process itself (SIGKILL).</summary>
+    public const int Killed = -9;
+
     public static (int Code, string Out, string Err) Run(params string[] args) => RunWith(null, args);
 
-    public static (int Code, string Out, string Err) RunWith(IReadOnlyDictionary<string, string>? env, params string[] args)
+    /// <param name="killAfterMs">Kill the process (SIGKILL, whole tree) if it still runs after this long.</param>
+    public static (int Code, string Out, string Err) RunWith(IReadOnlyDictionary<string, string>? env, string[] args, int? killAfterMs = null)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "OrtZo.Cli.dll"));
@@ -18,6 +22,12 @@ internal static class CliRunner
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
+        if (killAfterMs is int ms && !p.WaitForExit(ms))
+        {
+            p.Kill(entireProcessTree: true);
+            p.WaitForExit();
+            return (Killed, stdout.Result, stderr.Result);
+        }
         if (!p.WaitForExit(300_000))
         {
             p.Kill(true);

@@ -121,11 +121,11 @@ public class CliTests
     {
         string native = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libonnxruntime.so");
         Assert.That(File.Exists(native), native);
-        var (code, stdout, stderr) = CliRunner.RunWith(new Dictionary<string, string> { ["ORTZO_ORT_LIB"] = native }, "doctor");
+        var (code, stdout, stderr) = CliRunner.RunWith(new Dictionary<string, string> { ["ORTZO_ORT_LIB"] = native }, ["doctor"]);
         Assert.That(code, Is.Zero, stdout + stderr);
         Assert.That(stdout.Replace("\n", ""), Does.Contain("libonnxruntime.so").And.Contain("bit-identical"));
 
-        var (bad, _, badErr) = CliRunner.RunWith(new Dictionary<string, string> { ["ORTZO_ORT_LIB"] = Path.Combine(_dir, "missing.so") }, "doctor");
+        var (bad, _, badErr) = CliRunner.RunWith(new Dictionary<string, string> { ["ORTZO_ORT_LIB"] = Path.Combine(_dir, "missing.so") }, ["doctor"]);
         Assert.That(bad, Is.EqualTo(2));
         Assert.That(badErr, Does.Contain("ORTZO_ORT_LIB").And.Contain("missing.so"));
     }

@@ -34,6 +34,11 @@ public class PeftCliTests
             Assert.That(manifest.RootElement.GetProperty("peft").GetProperty("lora_rank").GetInt32(), Is.EqualTo(4));
         }
 
+        // Workers would open the base folder and train every weight: the combination is refused, not half-honoured.
+        var (distributed, _, distributedErr) = CliRunner.RunWith(env, Args(4, 2, "--distributed"));
+        Assert.That(distributed, Is.EqualTo(2), distributedErr);
+        Assert.That(distributedErr, Does.Contain("--distributed with --peft lora"));
+
         var (refused, _, refusedErr) = CliRunner.RunWith(env, Args(8, 4, "--resume"));
         Assert.That(refused, Is.EqualTo(2), refusedErr);
         Assert.That(refusedErr, Does.Contain("error:").And.Contain("same base model and adapter options"));
@@ -42,7 +47,7 @@ public class PeftCliTests
         Assert.That(resumed, Is.Zero, resumedOut + resumedErr);
 
         string exported = temp.File("exported");
-        var (exportCode, exportOut, exportErr) = CliRunner.RunWith(env, "export", "--model", Path.Combine(run, "final"), "--out", exported);
+        var (exportCode, exportOut, exportErr) = CliRunner.RunWith(env, ["export", "--model", Path.Combine(run, "final"), "--out", exported]);
         Assert.That(exportCode, Is.Zero, exportOut + exportErr);
         Assert.That(exportOut, Does.Contain("LoRA merged"));
         Assert.That(File.Exists(Path.Combine(exported, "tokenizer.model")));

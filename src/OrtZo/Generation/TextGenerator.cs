@@ -1,0 +1,143 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using OrtZo.Model;
+using OrtZo.Runtime;
+using OrtZo.Session;
+
+namespace OrtZo.Generation;
+
+/// <summary>How to pick each next token.</summary>
+/// <param name="Temperature">0 = greedy; otherwise logits are divided by it before sampling.</param>
+/// <param name="TopP">Nucleus sampling: sample among the most likely tokens whose probabilities sum to at least this.</param>
+internal sealed record SamplingOptions(int MaxNewTokens = 50, double Temperature = 0, double TopP = 1.0, ulong Seed = 0, bool StopAtEos = true);
+
+/// <summary>
+/// Text continuation through the model's own graph (its <c>logits</c> output), with the weights bound from the
+/// same slab the trainer updates, so what a tuned model writes can be read during or after training. Each new
+/// token recomputes the whole sequence: the scoring graph has no KV cache, and the models this is for are small.
+/// </summary>
+internal sealed unsafe class TextGenerator : IDisposable
+{
+    private readonly ZoModel _model;
+    private readonly InferenceSession _session;
+    private readonly OrtIoBinding _binding;
+    private readonly List<OrtValue> _weights = new();
+    private readonly string _logits;
+
+    public TextGenerator(ZoModel model)
+    {
+        _model = model;
+        var manifest = model.Folder.Manifest;
+        _logits = manifest.Outputs.Logits ?? throw new ModelFormatException(model.Folder.ManifestPath, "outputs.logits", "this model folder keeps no logits output, so it cannot generate");
+        using var so = ExecutionProviders.CreateSessionOptions(model.Device, model.Threads);
+        _session = new InferenceSession(model.Folder.GraphPath, so);
+        _binding = _session.CreateIoBinding();
+        var memInfo = ExecutionProviders.WeightMemoryInfo(model.Device);
+        foreach (var slot in model.Slab.Layout.Slots)
+        {
+            var value = OrtValue.CreateTensorValueWithData(memInfo, ScoringSession.ElementType(slot.DType), slot.Spec.Shape.ToArray(),
+                (IntPtr)model.Slab.Pointer(slot.Index), slot.Spec.ByteLength);
+            _weights.Add(value);
+            _binding.BindInput(slot.Spec.Name, value);
+        }
+    }
+
+    /// <summary>Token ids of the continuation of <paramref name="promptIds"/> (the prompt not included).</summary>
+    public List<int> Continue(IReadOnlyList<int> promptIds, SamplingOptions options)
+    {
+        _model.BeforeWeightsRead?.Invoke();
+        var manifest = _model.Folder.Manifest;
+        var ids = promptIds.ToList();
+        if (ids.Count == 0) throw new ArgumentException("the prompt has no tokens (and the tokenizer adds no BOS); give a prompt");
+        var rng = new Random(unchecked((int)options.Seed ^ (int)(options.Seed >> 32)));
+        var generated = new List<int>();
+        for (int n = 0; n < options.MaxNewTokens && ids.Count < manifest.MaxLength; n++)
+        {
+            int t = ids.Count;
+            long[] shape = [1, t];
+            using var input = OrtValue.CreateTensorValueFromMemory(ids.Select(i => (long)i).ToArray(), shape);
+            using var mask = OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(1L, t).ToArray(), shape);
+            using var labels = OrtValue.CreateTensorValueFromMemory(new float[t], shape);
+            using var positions = OrtValue.CreateTensorValueFromMemory(Enumerable.Range(0, t).Select(i => (long)i).ToArray(), shape);
+            _binding.BindInput(manifest.Inputs.InputIds, input);
+            if (manifest.Inputs.AttentionMask is { } am) _binding.BindInput(am, mask);
+            if (manifest.Inputs.PositionIds is { } pi) _binding.BindInput(pi, positions);
+            _binding.BindInput(manifest.Inputs.LabelMask, labels);
+            _binding.ClearBoundOutputs();
+            _binding.BindOutputToDevice(_logits, OrtMemoryInfo.DefaultInstance);
+            using var runOptions = new RunOptions();
+            using var outputs = _session.RunWithBoundResults(runOptions, _binding);
+            var logits = outputs.First();
+            int vocab = (int)(logits.GetTensorSizeInBytes() / ElementSize(logits) / t);
+            var last = LastRow(logits, t, vocab);
+            int next = Pick(last, options, rng);
+            if (options.StopAtEos && next == _model.Tokenizer.EosId) break;
+            ids.Add(next);
+            generated.Add(next);
+        }
+        return generated;
+    }
+
+    private static long ElementSize(OrtValue v) => v.GetTensorTypeAndShape().ElementDataType switch
+    {
+        TensorElementType.Float => 4,
+        TensorElementType.Float16 or TensorElementType.BFloat16 => 2,
+        var other => throw new NotSupportedException($"logits of type {other}"),
+    };
+
+    private static float[] LastRow(OrtValue logits, int t, int vocab)
+    {
+        var row = new float[vocab];
+        switch (logits.GetTensorTypeAndShape().ElementDataType)
+        {
+            case TensorElementType.Float:
+                logits.GetTensorDataAsSpan<float>().Slice((t - 1) * vocab, vocab).CopyTo(row);
+                break;
+            case TensorElementType.Float16:
+                var h = logits.GetTensorDataAsSpan<Float16>().Slice((t - 1) * vocab, vocab);
+                for (int i = 0; i < vocab; i++) row[i] = (float)h[i];
+                break;
+            default:
+                var b = logits.GetTensorDataAsSpan<BFloat16>().Slice((t - 1) * vocab, vocab);
+                for (int i = 0; i < vocab; i++) row[i] = (float)b[i];
+                break;
+        }
+        return row;
+    }
+
+    internal static int Pick(float[] logits, SamplingOptions o, Random rng)
+    {
+        if (o.Temperature <= 0)
+        {
+            int best = 0;
+            for (int i = 1; i < logits.Length; i++) if (logits[i] > logits[best]) best = i;
+            return best;
+        }
+        double max = logits.Max();
+        var probs = logits.Select((l, i) => (Id: i, P: Math.Exp((l - max) / o.Temperature))).ToArray();
+        double total = probs.Sum(p => p.P);
+        var ranked = probs.Select(p => (p.Id, P: p.P / total)).OrderByDescending(p => p.P).ThenBy(p => p.Id).ToList();
+        var nucleus = new List<(int Id, double P)>();
+        double mass = 0;
+        foreach (var p in ranked)
+        {
+            nucleus.Add(p);
+            mass += p.P;
+            if (mass >= o.TopP) break;
+        }
+        double u = rng.NextDouble() * mass;
+        foreach (var p in nucleus)
+        {
+            u -= p.P;
+            if (u <= 0) return p.Id;
+        }
+        return nucleus[^1].Id;
+    }
+
+    public void Dispose()
+    {
+        foreach (var w in _weights) w.Dispose();
+        _binding.Dispose();
+        _session.Dispose();
+    }
+}

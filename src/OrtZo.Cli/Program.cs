@@ -12,5 +12,6 @@ root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(GenerateCommand.Create());
 root.Subcommands.Add(MakeModelCommand.Create());
 root.Subcommands.Add(DoctorCommand.Create());
+root.Subcommands.Add(GpuCheckCommand.Create());
 root.Subcommands.Add(WorkerCommand.Create());
 return CliErrors.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

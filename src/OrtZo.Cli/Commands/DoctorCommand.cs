@@ -25,15 +25,29 @@ internal static class DoctorCommand
             table.AddRow("ONNX Runtime (managed)", Markup.Escape(OrtLibrary.ManagedVersion));
             table.AddRow("execution providers", Markup.Escape(string.Join(", ", OrtEnv.Instance().GetAvailableProviders())));
             table.AddRow("CPU", Markup.Escape($"{Environment.ProcessorCount} logical cores, {RuntimeInformation.ProcessArchitecture}; AVX2 {Avx2.IsSupported}, FMA {Fma.IsSupported}, AVX-512F {Avx512F.IsSupported}; Vector<float> width {Vector<float>.Count}"));
-            bool cuda = NativeLibrary.TryLoad("libcuda.so.1", out var handle);
-            if (cuda) NativeLibrary.Free(handle);
-            table.AddRow("CUDA driver", cuda ? "libcuda.so.1 found; this build has no CUDA path yet (--device cpu only)" : "not found (CPU only)");
+            table.AddRow("CUDA driver", Markup.Escape(CudaDriverSummary()));
             var (agree, elements) = KernelSelfCheck();
             table.AddRow("weight kernels", agree ? $"SIMD passes bit-identical to the scalar reference ({elements:N0} weights, f32/f16/bf16)" : "[red]SIMD passes DIFFER from the scalar reference[/]");
             AnsiConsole.Write(table);
             return agree ? 0 : 1;
         });
         return command;
+    }
+
+    private static string CudaDriverSummary()
+    {
+        if (Cuda.CudaDriver.UnavailableReason is { } reason) return reason;
+        try
+        {
+            using var context = Cuda.CudaContext.Open(0);
+            var (free, total) = context.MemoryInfo();
+            return $"driver {Cuda.CudaDriver.FormatVersion(Cuda.CudaDriver.DriverVersion())}, {context.DeviceName()}, {free / (1 << 20):N0} of {total / (1 << 20):N0} MiB free; "
+                + "training on CUDA is not wired yet (`ortzo gpu-check` compares the CUDA kernels with the CPU oracle)";
+        }
+        catch (Exception e) when (e is Cuda.CudaException or Cuda.CudaUnavailableException)
+        {
+            return $"libcuda.so.1 loads, but: {e.Message}";
+        }
     }
 
     private static (bool Agree, long Elements) KernelSelfCheck()

@@ -29,8 +29,13 @@ internal static class ExecutionProviders
                 case DeviceKind.Cpu:
                     break;
                 case DeviceKind.Cuda:
+                    // A missing driver is the common case and gets its own sentence. With a driver, training and
+                    // evaluation still refuse: their weights live in a CPU slab, and binding CPU weights to a CUDA
+                    // session makes ORT copy them once and silently freeze them. CudaProvider.Append is the
+                    // building block for the CUDA path (docs/gpu.md).
+                    Cuda.CudaDriver.EnsureAvailable();
                     throw new NotSupportedException(
-                        "device cuda: this build has no CUDA path yet (weights in CUDA memory arrive with the GPU work); use --device cpu");
+                        "device cuda: the CUDA driver is present, but train/eval/bench do not keep weights in CUDA memory yet (see docs/gpu.md; `ortzo gpu-check` runs the CUDA kernels); use --device cpu");
                 default:
                     throw new ArgumentOutOfRangeException(nameof(device), device, null);
             }
@@ -47,6 +52,7 @@ internal static class ExecutionProviders
     public static OrtMemoryInfo WeightMemoryInfo(ZoDevice device) => device.Kind switch
     {
         DeviceKind.Cpu => OrtMemoryInfo.DefaultInstance,
+        DeviceKind.Cuda => new OrtMemoryInfo("Cuda", OrtAllocatorType.DeviceAllocator, device.Index, OrtMemType.Default),
         _ => throw new NotSupportedException($"device {device}: no weight memory info in this build"),
     };
 }

@@ -62,10 +62,13 @@ internal static class ConstantPatterns
         return true;
     }
 
-    /// <summary>A 1-D geometric sequence starting at 1 and strictly decreasing: RoPE's θ^(−2i/d) inverse frequencies.</summary>
+    /// <summary>
+    /// A geometric sequence starting at 1 and strictly decreasing: RoPE's θ^(−2i/d) inverse frequencies. A vector,
+    /// or a vector with singleton axes around it, as torch.onnx leaves Hugging Face's <c>inv_freq[None, :, None]</c>.
+    /// </summary>
     public static bool LooksLikeInverseFrequencies(IReadOnlyList<long> shape, ReadOnlySpan<float> values)
     {
-        if (shape.Count != 1 || values.Length < 3 || values[0] != 1f) return false;
+        if (shape.Count(d => d != 1) != 1 || values.Length < 3 || values[0] != 1f) return false;
         double ratio = values[1];
         if (!(ratio > 0 && ratio < 1 - 1e-6)) return false;
         for (int i = 2; i < values.Length; i++)

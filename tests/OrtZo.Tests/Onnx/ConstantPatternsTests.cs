@@ -64,5 +64,7 @@ public class ConstantPatternsTests
         Assert.That(ConstantPatterns.LooksLikeInverseFrequencies([8], inverse));
         Assert.That(ConstantPatterns.LooksLikeInverseFrequencies([8], Enumerable.Repeat(1f, 8).ToArray()), Is.False, "a fresh norm scale");
         Assert.That(ConstantPatterns.LooksLikeInverseFrequencies([3], [1f, 0.5f, 0.3f]), Is.False);
+        Assert.That(ConstantPatterns.LooksLikeInverseFrequencies([1, 8, 1], inverse), "torch's inv_freq[None, :, None] after export");
+        Assert.That(ConstantPatterns.LooksLikeInverseFrequencies([2, 4], inverse), Is.False, "a matrix is not a frequency vector");
     }
 }

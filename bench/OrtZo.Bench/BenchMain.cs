@@ -104,9 +104,9 @@ internal static class BenchMain
 
     private static string Format(string name, JsonObject r) => name switch
     {
-        "forward" => $"forward  {r["model"],-16} {r["binding"],-12} batch {r["batch"],3} × seq {r["seq"]}: {r["forward_ms"]:F2} ms, {r["tokens_per_s"]:F0} tok/s, peak RSS {r["peak_rss_mb"]:F0} MiB",
-        "step" => $"step     {r["model"],-16} {r["optimizer"],-12} batch {r["batch"],3} × seq {r["seq"]}: step {r["step_ms"]:F2} ms, 2×forward {2 * (double)r["forward_ms"]!:F2} ms (in the step {2 * (double)r["forward_in_step_ms"]!:F2}), ratio {r["step_over_2fwd"]:F3}; " +
-                    $"pass {r["pass_ms"]:F2} ms = {r["pass_gb_per_s"]:F1} GB/s; extra {r["extra_memory_bytes"]} B; peak RSS {r["peak_rss_mb"]:F0} MiB",
+        "forward" => $"forward  {r["model"],-16} {r["binding"],-12} batch {r["batch"],3} × seq {r["seq"]}: {(double)r["forward_ms"]!:F2} ms, {(double)r["tokens_per_s"]!:F0} tok/s, peak RSS {(double)r["peak_rss_mb"]!:F0} MiB",
+        "step" => $"step     {r["model"],-16} {r["optimizer"],-12} batch {r["batch"],3} × seq {r["seq"]}: step {(double)r["step_ms"]!:F2} ms, 2×forward {2 * (double)r["forward_ms"]!:F2} ms (in the step {2 * (double)r["forward_in_step_ms"]!:F2}), ratio {(double)r["step_over_2fwd"]!:F3}; " +
+                    $"pass {(double)r["pass_ms"]!:F2} ms = {(double)r["pass_gb_per_s"]!:F1} GB/s; extra {r["extra_memory_bytes"]} B; peak RSS {(double)r["peak_rss_mb"]!:F0} MiB",
         "peft" => $"peft     {r["model"],-16} {r["scheme"],-8} batch {r["batch"],3} × seq {r["seq"]}: base as inputs {(double)r["inputs_ms"]!:F2} ms, as initializers {(double)r["initializers_ms"]!:F2} ms ({(double)r["initializers_change"]!:P1}); {r["adapter_params"]} adapter parameters",
         _ => r.ToJsonString(),
     };

@@ -29,6 +29,8 @@ internal static class BenchMain
                 return Report("step", StepRuns(options), options);
             case "drift":
                 return Report("drift", [DriftBench.Measure(options)], options);
+            case "rng":
+                return RngBench.Run();
             case "dist":
                 return DistributedBench.Run(options);
             case "dist-mp":
@@ -40,7 +42,7 @@ internal static class BenchMain
                 Report("peft", PeftRuns(options), options);
                 return 0;
             default:
-                Console.Error.WriteLine("usage: OrtZo.Bench all|forward|step|drift|peft|dist|dist-mp [--model <folder>] [--batches 4,16,32] [--seq 64] [--out <folder>]");
+                Console.Error.WriteLine("usage: OrtZo.Bench all|forward|step|drift|peft|rng|dist|dist-mp [--model <folder>] [--batches 4,16,32] [--seq 64] [--out <folder>]");
                 return 2;
         }
     }

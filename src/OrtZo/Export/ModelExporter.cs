@@ -103,13 +103,9 @@ internal static class ModelExporter
         proto.ProducerName = "ortzo-export";
         proto.ProducerVersion = "1";
 
-        string parent = Path.GetDirectoryName(target)!;
-        Directory.CreateDirectory(parent);
-        string temp = Path.Combine(parent, $".{Path.GetFileName(target)}.exporting-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(temp);
-        try
+        var files = new List<string> { GraphFile };
+        ModelFolder.WriteDirectory(target, temp =>
         {
-            var files = new List<string> { GraphFile };
             long weightBytes = weights.Sum(w => (long)w.Bytes.Length);
             if (weightBytes < InlineLimit) AtomicFile.Write(Path.Combine(temp, GraphFile), stream => proto.WriteTo(stream));
             else
@@ -140,14 +136,8 @@ internal static class ModelExporter
                 tokenizer = manifest.Tokenizer,
             }, ModelManifest.Json) + "\n");
             files.Add(DescriptionFile);
-            ModelFolder.ReplaceDirectory(temp, target);
-            return new ExportReport(target, files, weights.Sum(w => w.Shape.Aggregate(1L, (a, b) => a * b)), scheme, merged);
-        }
-        catch
-        {
-            ModelFolder.TryDeleteDirectory(temp);
-            throw;
-        }
+        });
+        return new ExportReport(target, files, weights.Sum(w => w.Shape.Aggregate(1L, (a, b) => a * b)), scheme, merged);
     }
 
     /// <summary>

@@ -60,7 +60,7 @@ internal static class CausalLmImporter
         }
         catch
         {
-            TryDeleteDirectory(temp);
+            ModelFolder.TryDeleteDirectory(temp);
             throw;
         }
     }
@@ -372,16 +372,6 @@ internal static class CausalLmImporter
             Directory.Move(old, output);
             throw;
         }
-        TryDeleteDirectory(old);
-    }
-
-    private static void TryDeleteDirectory(string path)
-    {
-        try
-        {
-            if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
-        }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
+        ModelFolder.TryDeleteDirectory(old);
     }
 }

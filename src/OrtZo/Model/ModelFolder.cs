@@ -110,12 +110,7 @@ internal sealed class ModelFolder
     /// </summary>
     public void SaveWithWeights(string destination, CpuSlab weights, IReadOnlyDictionary<string, string>? provenance = null)
     {
-        string target = System.IO.Path.GetFullPath(destination);
-        string parent = System.IO.Path.GetDirectoryName(target)!;
-        Directory.CreateDirectory(parent);
-        string temp = System.IO.Path.Combine(parent, $".{System.IO.Path.GetFileName(target)}.tmp-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(temp);
-        try
+        WriteDirectory(destination, temp =>
         {
             foreach (string rel in Manifest.Tokenizer.Files.Append(Manifest.Graph).Distinct())
             {
@@ -129,7 +124,26 @@ internal sealed class ModelFolder
                 : Manifest with { Source = (Manifest.Source ?? new Dictionary<string, string>()).Concat(provenance)
                     .GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value) };
             WriteManifest(System.IO.Path.Combine(temp, ModelManifest.FileName), manifest);
+        });
+    }
+
+    /// <summary>
+    /// Builds a folder with <paramref name="build"/> in a temporary sibling of <paramref name="destination"/> and
+    /// moves it over the destination only once complete: a crash leaves the old folder or the new one, never a
+    /// mixture (leftovers are cleared by <see cref="RecoverReplace"/>). Returns the destination's full path.
+    /// </summary>
+    internal static string WriteDirectory(string destination, Action<string> build)
+    {
+        string target = System.IO.Path.GetFullPath(destination);
+        string parent = System.IO.Path.GetDirectoryName(target)!;
+        Directory.CreateDirectory(parent);
+        string temp = System.IO.Path.Combine(parent, $".{System.IO.Path.GetFileName(target)}.tmp-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(temp);
+        try
+        {
+            build(temp);
             ReplaceDirectory(temp, target);
+            return target;
         }
         catch
         {

@@ -108,11 +108,7 @@ internal static class AdapterFolder
     public static void Write(string destination, ModelFolder baseFolder, BaseModelIdentity identity, PeftOptions options, CpuSlab adapters)
     {
         string target = Path.GetFullPath(destination);
-        string parent = Path.GetDirectoryName(target)!;
-        Directory.CreateDirectory(parent);
-        string temp = Path.Combine(parent, $".{Path.GetFileName(target)}.tmp-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(temp);
-        try
+        ModelFolder.WriteDirectory(target, temp =>
         {
             adapters.Save(Path.Combine(temp, AdapterManifest.DefaultAdaptersFile), new Dictionary<string, string> { ["producer"] = "ortzo", ["peft"] = options.AdapterIdentity() });
             var manifest = new AdapterManifest
@@ -125,12 +121,6 @@ internal static class AdapterFolder
                 AdapterParameters = adapters.Layout.ElementCount,
             };
             AtomicFile.WriteAllText(Path.Combine(temp, ModelManifest.FileName), JsonSerializer.Serialize(manifest, AdapterManifest.Json) + "\n");
-            ModelFolder.ReplaceDirectory(temp, target);
-        }
-        catch
-        {
-            ModelFolder.TryDeleteDirectory(temp);
-            throw;
-        }
+        });
     }
 }

@@ -18,12 +18,7 @@ internal static class Checkpoint
     /// <param name="afterFile">Called with each file's path once written (a seam for crash tests).</param>
     public static unsafe void Write(string folder, WeightBuffers buffers, RunState state, Action<string>? afterFile = null)
     {
-        string target = Path.GetFullPath(folder);
-        string parent = Path.GetDirectoryName(target)!;
-        Directory.CreateDirectory(parent);
-        string temp = Path.Combine(parent, $".{Path.GetFileName(target)}.tmp-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(temp);
-        try
+        ModelFolder.WriteDirectory(folder, temp =>
         {
             buffers.Slab.Save(Path.Combine(temp, WeightsFile), new Dictionary<string, string> { ["step"] = state.Step.ToString() });
             afterFile?.Invoke(Path.Combine(temp, WeightsFile));
@@ -36,13 +31,7 @@ internal static class Checkpoint
                 afterFile?.Invoke(Path.Combine(temp, OptimizerFile));
             }
             AtomicFile.WriteAllText(Path.Combine(temp, RunState.FileName), JsonSerializer.Serialize(state, RunState.Json) + "\n");
-            ModelFolder.ReplaceDirectory(temp, target);
-        }
-        catch
-        {
-            ModelFolder.TryDeleteDirectory(temp);
-            throw;
-        }
+        });
     }
 
     public static RunState ReadState(string folder)

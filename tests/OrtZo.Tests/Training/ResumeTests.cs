@@ -149,13 +149,17 @@ public class ResumeTests
         int Run(string[] args, int? killAfterMs) => Cli.CliRunner.RunWith(null, args, killAfterMs).Code;
 
         string reference = Path.Combine(_dir, "reference");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         Assert.That(Run(Args(reference, false), null), Is.Zero, "uninterrupted run");
+        // Kill points scale with this machine's own run time (fixed delays let a fast machine finish before the
+        // first kill); each resumed attempt has less left to do, so later ones may finish first.
+        double runMs = clock.Elapsed.TotalMilliseconds;
         string killed = Path.Combine(_dir, "killed");
         int kills = 0;
         var rnd = new Random(1);
         for (int attempt = 0; attempt < 6; attempt++)
         {
-            int code = Run(Args(killed, attempt > 0), 1500 + rnd.Next(1500));
+            int code = Run(Args(killed, attempt > 0), (int)(runMs * (0.4 + 0.5 * rnd.NextDouble())));
             if (code == Cli.CliRunner.Killed) kills++;
             else if (code == 0) break;
             else Assert.Fail($"train exited with {code}");

@@ -1,4 +1,6 @@
-using OrtZo.Model;
+using OrtZo.Import;
+using OrtZo.Tools;
+using OrtZo.Onnx.Model;
 using OrtZo.Onnx;
 using OrtZo.Tokenization;
 
@@ -20,7 +22,7 @@ internal static class BenchModels
             var config = new TinyGptConfig { VocabSize = bpe.VocabSize, ModelDim = 384, Layers = 6, Heads = 6, MaxLength = 256, Seed = 7 };
             string onnx = Path.Combine(work, "model.onnx");
             TinyGptBuilder.Write(config, onnx, externalData: false);
-            CausalLmImporter.Import(onnx, folder, new ImportOptions
+            ModelImport.Import(onnx, folder, new ImportOptions
             {
                 Overwrite = true,
                 Tokenizer = new TokenizerInfo { Kind = TextTokenizer.ByteBpeKind, Files = [], EosId = bpe.FirstSpecialId, PadId = bpe.FirstSpecialId },

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using OrtZo.Diagnostics;
+using OrtZo.Tools;
 using OrtZo.WeightStore;
 
 namespace OrtZo.Bench;

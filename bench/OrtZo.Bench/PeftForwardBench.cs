@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using OrtZo.Peft;
+using OrtZo.Onnx.Peft;
 
 namespace OrtZo.Bench;
 

@@ -1,5 +1,5 @@
 using OrtZo.Session;
-using OrtZo.Zo;
+using OrtZo.Engine;
 
 namespace OrtZo.Bench;
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using OrtZo.Rng;
+using OrtZo.Engine.Rng;
 
 namespace OrtZo.Bench;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using OrtZo.Training;
-using OrtZo.Zo;
+using OrtZo.Engine;
 
 namespace OrtZo.Bench;
 

@@ -43,7 +43,7 @@ run carry=[".gpu/p4", ".gpu/app"]   command="bash .gpu/p4/stage.sh && bash bench
 # 3. while the machine is still warm, a re-run needs only:
 run carry=[".gpu/app"]              command="bash bench/gpu/check.sh device"
 # Results come back under files_at: gpu-check-{embedded,nvcc}.{json,txt}, zo_passes.nvcc.ptx, nvcc.txt, nvidia-smi.csv.
-# If the nvcc PTX passes, it may replace the embedded one: copy it to src/OrtZo/Cuda/Kernels/zo_passes.ptx
+# If the nvcc PTX passes, it may replace the embedded one: copy it to src/OrtZo.Cuda/Kernels/zo_passes.ptx
 # (its first line carries the source hash the unit tests check).
 PLAN
     ;;

@@ -1,4 +1,4 @@
-using OrtZo.Model;
+using OrtZo.Onnx.Model;
 using OrtZo.Onnx;
 using OrtZo.WeightStore;
 

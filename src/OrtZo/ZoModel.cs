@@ -1,5 +1,6 @@
 using OrtZo.Export;
-using OrtZo.Model;
+using OrtZo.Onnx.Peft;
+using OrtZo.Onnx.Model;
 using OrtZo.Peft;
 using OrtZo.Runtime;
 using OrtZo.Session;

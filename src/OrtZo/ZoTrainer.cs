@@ -5,7 +5,7 @@ using System.Text.Json;
 using OrtZo.Session;
 using OrtZo.Tasks;
 using OrtZo.Training;
-using OrtZo.Zo;
+using OrtZo.Engine;
 
 namespace OrtZo;
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the embedded PTX of the weight-pass kernels from src/OrtZo/Cuda/Kernels/zo_passes.cu.
+# Regenerates the embedded PTX of the weight-pass kernels from src/OrtZo.Cuda/Kernels/zo_passes.cu.
 #   tools/gpu/build_ptx.sh [clang|nvcc] [output.ptx]
 # clang (default here): LLVM's NVPTX back end compiles the CUDA source without a CUDA install.
 # nvcc (the GPU machine): the toolkit compiler, with -fmad=false so nothing is contracted into an FMA.
@@ -7,9 +7,9 @@
 # SHA-256 of the source into the first line, which the unit tests compare to catch a stale PTX.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-source_file="$root/src/OrtZo/Cuda/Kernels/zo_passes.cu"
+source_file="$root/src/OrtZo.Cuda/Kernels/zo_passes.cu"
 compiler="${1:-clang}"
-output="${2:-$root/src/OrtZo/Cuda/Kernels/zo_passes.ptx}"
+output="${2:-$root/src/OrtZo.Cuda/Kernels/zo_passes.ptx}"
 tmp="$(mktemp --suffix=.ptx)"
 trap 'rm -f "$tmp"' EXIT
 case "$compiler" in

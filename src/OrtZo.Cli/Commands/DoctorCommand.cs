@@ -5,8 +5,8 @@ using System.Runtime.Intrinsics.X86;
 using Microsoft.ML.OnnxRuntime;
 using OrtZo.Runtime;
 using OrtZo.WeightStore;
-using OrtZo.Zo;
-using OrtZo.Zo.Reference;
+using OrtZo.Engine;
+using OrtZo.Engine.Reference;
 using Spectre.Console;
 
 namespace OrtZo.Cli.Commands;

@@ -1,5 +1,6 @@
+using OrtZo.Import;
 using System.CommandLine;
-using OrtZo.Model;
+using OrtZo.Onnx.Model;
 using Spectre.Console;
 
 namespace OrtZo.Cli.Commands;
@@ -41,7 +42,7 @@ internal static class ImportCommand
                     var v => throw new ArgumentException($"--verify {v}: expected structure, session or forward"),
                 },
             };
-            var report = CausalLmImporter.Import(result.GetValue(source)!, result.GetValue(outDir)!, options);
+            var report = ModelImport.Import(result.GetValue(source)!, result.GetValue(outDir)!, options);
             Print(report);
             return 0;
         });

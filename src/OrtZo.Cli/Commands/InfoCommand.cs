@@ -1,5 +1,5 @@
 using System.CommandLine;
-using OrtZo.Model;
+using OrtZo.Onnx.Model;
 using OrtZo.WeightStore;
 using Spectre.Console;
 

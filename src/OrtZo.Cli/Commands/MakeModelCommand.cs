@@ -1,5 +1,7 @@
+using OrtZo.Import;
+using OrtZo.Tools;
 using System.CommandLine;
-using OrtZo.Model;
+using OrtZo.Onnx.Model;
 using OrtZo.Onnx;
 using OrtZo.Tokenization;
 
@@ -54,7 +56,7 @@ internal static class MakeModelCommand
                 };
                 string onnx = Path.Combine(work, "model.onnx");
                 TinyGptBuilder.Write(config, onnx, externalData: false);
-                var report = CausalLmImporter.Import(onnx, result.GetValue(outDir)!, new ImportOptions
+                var report = ModelImport.Import(onnx, result.GetValue(outDir)!, new ImportOptions
                 {
                     Overwrite = true,
                     Verify = ImportVerification.Forward,
@@ -87,7 +89,7 @@ internal static class MakeModelCommand
             {
                 Llama2cConverter.Convert(result.GetValue(checkpoint)!, work);
                 Llama2cTokenizerConverter.Convert(result.GetValue(tokenizer)!, Path.Combine(work, TextTokenizer.SentencePieceFileName));
-                var report = CausalLmImporter.Import(work, result.GetValue(outDir)!, new ImportOptions
+                var report = ModelImport.Import(work, result.GetValue(outDir)!, new ImportOptions
                 {
                     Overwrite = true,
                     Verify = ImportVerification.Forward,

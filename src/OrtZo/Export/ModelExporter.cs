@@ -1,9 +1,10 @@
 using System.Text.Json;
 using Google.Protobuf;
-using OrtZo.Model;
+using OrtZo.Onnx.Model;
 using OrtZo.Onnx;
 using OrtZo.Onnx.Proto;
 using OrtZo.Peft;
+using OrtZo.Onnx.Peft;
 using OrtZo.WeightStore;
 
 namespace OrtZo.Export;

@@ -1,6 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using OrtZo.Model;
+using OrtZo.Onnx.Model;
 using OrtZo.Runtime;
 using OrtZo.Session;
 

@@ -1,11 +1,13 @@
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
-using OrtZo.Model;
+using OrtZo.Onnx.Model;
 using OrtZo.Onnx;
 using OrtZo.Onnx.Proto;
 using OrtZo.Runtime;
 using OrtZo.Session;
 using OrtZo.WeightStore;
+
+using OrtZo.Onnx.Peft;
 
 namespace OrtZo.Peft;
 

@@ -1,7 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using OrtZo.Model;
+using OrtZo.Onnx.Model;
 using OrtZo.WeightStore;
+
+using OrtZo.Onnx.Peft;
 
 namespace OrtZo.Peft;
 

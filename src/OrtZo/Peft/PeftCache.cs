@@ -3,10 +3,12 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
-using OrtZo.Model;
+using OrtZo.Onnx.Model;
 using OrtZo.Onnx;
 using OrtZo.Onnx.Proto;
 using OrtZo.WeightStore;
+
+using OrtZo.Onnx.Peft;
 
 namespace OrtZo.Peft;
 

@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
+using OrtZo.Onnx.Peft;
+
 namespace OrtZo;
 
 /// <summary>Which weights a run trains: all of them, or small adapter tensors added to a frozen base model.</summary>
@@ -83,11 +85,6 @@ public sealed record PeftOptions
 
     /// <summary>Where rewritten graphs are kept; null: $ORTZO_CACHE, else $XDG_CACHE_HOME/ortzo, else ~/.cache/ortzo.</summary>
     public string? CacheFolder { get; init; }
-
-    internal static readonly IReadOnlyList<string> DefaultLoraTargets = ["q_proj", "v_proj"];
-
-    /// <summary>Fused query/key/value projections tried when the default targets find nothing.</summary>
-    internal static readonly IReadOnlyList<string> FusedAttentionTargets = ["c_attn", "query_key_value", "qkv_proj", "Wqkv"];
 
     /// <summary>Throws with the offending option's name when a value is out of range.</summary>
     public void Validate()

@@ -1,7 +1,9 @@
-using OrtZo.Model;
+using OrtZo.Onnx.Model;
 using OrtZo.Onnx;
 using OrtZo.Onnx.Proto;
 using OrtZo.WeightStore;
+
+using OrtZo.Onnx.Peft;
 
 namespace OrtZo.Peft;
 
@@ -33,7 +35,7 @@ internal static class PeftRewriter
         switch (options.Scheme)
         {
             case PeftScheme.Lora:
-                adapters = LoraRewrite.Apply(model, LoraSites.Find(model.Graph, manifest, options.LoraTargets, path), options);
+                adapters = LoraRewrite.Apply(model, LoraSites.Find(model.Graph, manifest, options.LoraTargets, path), options.LoraRank, options.LoraAlpha, options.InitSeed);
                 break;
             case PeftScheme.Prefix:
                 adapters = ApplyPrefix(model, baseFolder, options, threads, path);

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Microsoft.ML.Tokenizers;
-using OrtZo.Model;
+using OrtZo.Onnx.Model;
 
 namespace OrtZo.Tokenization;
 

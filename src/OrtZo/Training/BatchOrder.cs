@@ -1,4 +1,4 @@
-using OrtZo.Zo;
+using OrtZo.Engine;
 
 namespace OrtZo.Training;
 

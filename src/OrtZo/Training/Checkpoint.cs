@@ -1,7 +1,7 @@
 using System.Text.Json;
-using OrtZo.Model;
+using OrtZo.Onnx.Model;
 using OrtZo.WeightStore;
-using OrtZo.Zo;
+using OrtZo.Engine;
 
 namespace OrtZo.Training;
 

@@ -1,6 +1,6 @@
-using OrtZo.Model;
+using OrtZo.Onnx.Model;
 using OrtZo.WeightStore;
-using OrtZo.Zo;
+using OrtZo.Engine;
 
 namespace OrtZo.Training;
 

@@ -86,9 +86,9 @@ public class KernelModuleTests
             Assert.That(defines["RULE_MOMENTUM"], Is.EqualTo(PassDescriptor.RuleMomentum));
             Assert.That(defines["RULE_ADAM"], Is.EqualTo(PassDescriptor.RuleAdam));
             Assert.That(defines["RULE_COMMIT_OFFSET"], Is.EqualTo(PassDescriptor.RuleCommitOffset));
-            Assert.That(defines["STREAM_PERTURBATION"], Is.EqualTo((uint)OrtZo.Rng.NoiseStream.Perturbation));
-            Assert.That(defines["STREAM_STOCHASTIC_ROUNDING"], Is.EqualTo((uint)OrtZo.Rng.NoiseStream.StochasticRounding));
-            Assert.That(defines["STREAM_RANDOM_MASK"], Is.EqualTo((uint)OrtZo.Rng.NoiseStream.RandomMask));
+            Assert.That(defines["STREAM_PERTURBATION"], Is.EqualTo((uint)OrtZo.Engine.Rng.NoiseStream.Perturbation));
+            Assert.That(defines["STREAM_STOCHASTIC_ROUNDING"], Is.EqualTo((uint)OrtZo.Engine.Rng.NoiseStream.StochasticRounding));
+            Assert.That(defines["STREAM_RANDOM_MASK"], Is.EqualTo((uint)OrtZo.Engine.Rng.NoiseStream.RandomMask));
         });
     }
 

@@ -1,7 +1,7 @@
 using NUnit.Framework;
 using OrtZo.Cuda;
 using OrtZo.WeightStore;
-using OrtZo.Zo;
+using OrtZo.Engine;
 
 namespace OrtZo.Tests.Cuda;
 

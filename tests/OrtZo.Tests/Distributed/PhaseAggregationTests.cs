@@ -60,7 +60,7 @@ public class PhaseAggregationTests
         double plus = MicroBatches.Mean(losses[0]), minus = MicroBatches.Mean(losses[1]);
         Assert.That(first!.Losses, Is.EqualTo(new[] { plus, minus }));
         Assert.That(first.ProjectedGradients[0], Is.EqualTo((plus - minus) / (2.0 * (float)options.Epsilon)));
-        Assert.That(first.Seeds[0], Is.EqualTo(OrtZo.Zo.ZoNoise.StepSeed(5, 0, 0)));
+        Assert.That(first.Seeds[0], Is.EqualTo(OrtZo.Engine.ZoNoise.StepSeed(5, 0, 0)));
     }
 
     [Test]

@@ -1,5 +1,6 @@
+using OrtZo.Tools;
 using NUnit.Framework;
-using OrtZo.Model;
+using OrtZo.Onnx.Model;
 using OrtZo.Onnx;
 
 namespace OrtZo.Tests.Onnx;

@@ -1,5 +1,7 @@
+using OrtZo.Import;
+using OrtZo.Tools;
 using NUnit.Framework;
-using OrtZo.Model;
+using OrtZo.Onnx.Model;
 using OrtZo.Onnx;
 using OrtZo.Onnx.Proto;
 
@@ -13,7 +15,7 @@ public class ImportFailureTests
     private static OnnxModelException ImportFails(TempFolder folder, string source)
     {
         string output = folder.File("imported");
-        var e = Assert.Throws<OnnxModelException>(() => CausalLmImporter.Import(source, output))!;
+        var e = Assert.Throws<OnnxModelException>(() => ModelImport.Import(source, output))!;
         Assert.That(Directory.Exists(output), Is.False, "no output folder");
         Assert.That(Directory.GetFileSystemEntries(folder.Path).Select(Path.GetFileName).Where(n => n!.StartsWith('.')), Is.Empty,
             "no temporary folder left beside it");

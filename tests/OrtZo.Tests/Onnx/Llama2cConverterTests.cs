@@ -1,5 +1,7 @@
+using OrtZo.Import;
+using OrtZo.Tools;
 using NUnit.Framework;
-using OrtZo.Model;
+using OrtZo.Onnx.Model;
 using OrtZo.Onnx;
 using OrtZo.Onnx.Proto;
 
@@ -72,7 +74,7 @@ public class Llama2cConverterTests
     public void Import_KeepsRotaryCachesMaskAndIntegerConstants_AndScoresLikeTheReference()
     {
         using var folder = new TempFolder("llama-import");
-        var report = CausalLmImporter.Import(_converted, folder.File("imported"));
+        var report = ModelImport.Import(_converted, folder.File("imported"));
         var manifest = report.Manifest;
         Assert.That(manifest.Architecture, Is.EqualTo("llama"));
         Assert.That((manifest.VocabSize, manifest.MaxLength, manifest.Tokenizer.BosId, manifest.Tokenizer.EosId),
@@ -122,7 +124,7 @@ public class Llama2cConverterTests
         Directory.CreateDirectory(source);
         OnnxModelWriter.WriteWithExternalData(model, Path.Combine(source, "model.onnx"), "model.onnx.data");
 
-        var report = CausalLmImporter.Import(source, folder.File("imported"));
+        var report = ModelImport.Import(source, folder.File("imported"));
         var kept = report.KeptInitializers.ToDictionary(k => k.Name, k => k.Reason);
         Assert.That(kept["onnx::Gather_101"], Is.EqualTo("rotary cos/sin table (by value)"));
         Assert.That(kept["onnx::Gather_102"], Is.EqualTo("rotary cos/sin table (by value)"));

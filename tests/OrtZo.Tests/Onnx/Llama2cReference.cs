@@ -1,3 +1,4 @@
+using OrtZo.Tools;
 using System.Text;
 using OrtZo.Onnx;
 

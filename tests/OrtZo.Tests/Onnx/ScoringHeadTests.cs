@@ -1,5 +1,6 @@
+using OrtZo.Import;
 using NUnit.Framework;
-using OrtZo.Model;
+using OrtZo.Onnx.Model;
 using OrtZo.WeightStore;
 
 namespace OrtZo.Tests.Onnx;
@@ -20,7 +21,7 @@ public class ScoringHeadTests
         string source = Path.Combine(folder.Path, "source");
         Directory.CreateDirectory(source);
         TableModel.Write(Path.Combine(source, "model.onnx"), table, Vocab, dtype, opset);
-        var report = CausalLmImporter.Import(source, folder.File("imported"), new ImportOptions { Verify = ImportVerification.Forward });
+        var report = ModelImport.Import(source, folder.File("imported"), new ImportOptions { Verify = ImportVerification.Forward });
         Assert.That(report.Manifest.WeightInputs.Single().Dtype, Is.EqualTo(dtype.ToShortName()), "dtype preserved");
         return ImportedModelRunner.Open(report.OutputFolder);
     }

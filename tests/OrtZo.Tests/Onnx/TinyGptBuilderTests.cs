@@ -1,3 +1,4 @@
+using OrtZo.Tools;
 using Google.Protobuf;
 using NUnit.Framework;
 using OrtZo.Onnx;

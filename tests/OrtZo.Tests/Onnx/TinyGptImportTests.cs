@@ -1,6 +1,8 @@
+using OrtZo.Import;
+using OrtZo.Tools;
 using System.Text.Json;
 using NUnit.Framework;
-using OrtZo.Model;
+using OrtZo.Onnx.Model;
 using OrtZo.Onnx;
 using OrtZo.WeightStore;
 
@@ -24,7 +26,7 @@ public class TinyGptImportTests
         string source = Path.Combine(folder.Path, "source");
         Directory.CreateDirectory(source);
         TinyGptBuilder.Write(config, Path.Combine(source, "model.onnx"), externalData);
-        var report = CausalLmImporter.Import(source, folder.File("imported"), options);
+        var report = ModelImport.Import(source, folder.File("imported"), options);
         return (folder, source, report);
     }
 
@@ -204,8 +206,8 @@ public class TinyGptImportTests
         string source = Path.Combine(folder.Path, "source");
         Directory.CreateDirectory(source);
         TinyGptBuilder.Write(Base, Path.Combine(source, "model.onnx"), externalData: false);
-        CausalLmImporter.Import(source, folder.File("a"));
-        CausalLmImporter.Import(source, folder.File("b"));
+        ModelImport.Import(source, folder.File("a"));
+        ModelImport.Import(source, folder.File("b"));
         foreach (var name in new[] { "model.onnx", "weights.safetensors", ModelManifest.FileName })
             Assert.That(File.ReadAllBytes(Path.Combine(folder.File("b"), name)), Is.EqualTo(File.ReadAllBytes(Path.Combine(folder.File("a"), name))), name);
     }
@@ -215,10 +217,10 @@ public class TinyGptImportTests
     {
         var (folder, source, report) = BuildAndImport(Base);
         using var _f = folder;
-        var e = Assert.Throws<OnnxModelException>(() => CausalLmImporter.Import(source, report.OutputFolder))!;
+        var e = Assert.Throws<OnnxModelException>(() => ModelImport.Import(source, report.OutputFolder))!;
         Assert.That(e.Kind, Is.EqualTo(OnnxError.OutputExists));
         File.WriteAllText(Path.Combine(report.OutputFolder, "stale.txt"), "old");
-        CausalLmImporter.Import(source, report.OutputFolder, new ImportOptions { Overwrite = true });
+        ModelImport.Import(source, report.OutputFolder, new ImportOptions { Overwrite = true });
         Assert.That(File.Exists(Path.Combine(report.OutputFolder, "stale.txt")), Is.False, "the old folder was replaced");
         Assert.That(Directory.GetDirectories(folder.Path).Select(Path.GetFileName), Is.EquivalentTo(new[] { "source", "imported" }), "no temporary folders left");
     }
@@ -234,7 +236,7 @@ public class TinyGptImportTests
         File.WriteAllText(Path.Combine(source, "merges.txt"), "#version: 0.2\n");
         File.WriteAllText(Path.Combine(source, "config.json"), """{"model_type": "gpt2", "bos_token_id": 95, "eos_token_id": 95, "n_positions": 32}""");
         File.WriteAllText(Path.Combine(source, "tokenizer_config.json"), """{"pad_token": {"content": "<pad>"}, "add_prefix_space": true}""");
-        var report = CausalLmImporter.Import(source, folder.File("out"));
+        var report = ModelImport.Import(source, folder.File("out"));
         var t = report.Manifest.Tokenizer;
         Assert.That(t.Kind, Is.EqualTo("byte-bpe"));
         Assert.That((t.BosId, t.EosId, t.PadId, t.AddPrefixSpace, t.AddBos), Is.EqualTo(((int?)95, (int?)95, (int?)94, true, false)));
@@ -244,7 +246,7 @@ public class TinyGptImportTests
         var given = new TokenizerInfo { Kind = "sentencepiece", Files = [], BosId = 1, AddBos = true };
         string model = Path.Combine(folder.Path, "tokenizer.model");
         File.WriteAllText(model, "not really a model");
-        report = CausalLmImporter.Import(source, folder.File("out2"), new ImportOptions { Tokenizer = given, TokenizerFiles = [model], EosId = 2 });
+        report = ModelImport.Import(source, folder.File("out2"), new ImportOptions { Tokenizer = given, TokenizerFiles = [model], EosId = 2 });
         Assert.That(report.Manifest.Tokenizer, Is.EqualTo(given with { Files = report.Manifest.Tokenizer.Files, EosId = 2 }));
         Assert.That(report.Manifest.Tokenizer.Files, Is.EqualTo(new[] { "tokenizer.model" }));
         Assert.That(File.Exists(Path.Combine(report.OutputFolder, "tokenizer.model")));

@@ -1,6 +1,7 @@
+using OrtZo.Import;
 using System.Text.Json;
 using NUnit.Framework;
-using OrtZo.Model;
+using OrtZo.Onnx.Model;
 using OrtZo.Onnx;
 
 namespace OrtZo.Tests.Onnx;
@@ -19,7 +20,7 @@ public class TorchFixtureImportTests
     public void Scores_MatchTorchsOwnLogprobs()
     {
         using var folder = new TempFolder("torch");
-        var report = CausalLmImporter.Import(Fixture("torch_tiny_gpt.onnx"), folder.File("imported"), new ImportOptions { Verify = ImportVerification.Forward });
+        var report = ModelImport.Import(Fixture("torch_tiny_gpt.onnx"), folder.File("imported"), new ImportOptions { Verify = ImportVerification.Forward });
         using var runner = ImportedModelRunner.Open(report.OutputFolder);
         using var json = JsonDocument.Parse(File.ReadAllText(Fixture("torch_tiny_gpt.json")));
         double worst = 0;
@@ -53,7 +54,7 @@ public class TorchFixtureImportTests
     public void TorchsFoldedTransposeOfTheEmbedding_IsTiedBack()
     {
         using var folder = new TempFolder("torch-tie");
-        var report = CausalLmImporter.Import(Fixture("torch_tiny_gpt.onnx"), folder.File("imported"));
+        var report = ModelImport.Import(Fixture("torch_tiny_gpt.onnx"), folder.File("imported"));
         var wte = report.Manifest.WeightInputs.Single(w => w.Name == "transformer.wte.weight");
         Assert.That(wte.Role, Is.EqualTo(WeightRole.Embedding));
         Assert.That(wte.Aliases, Has.Count.EqualTo(1).And.All.StartWith("onnx::MatMul_"), "the head's [d, V] copy is an alias");
@@ -65,7 +66,7 @@ public class TorchFixtureImportTests
     public void AnonymousTorchWeights_GetRolesAndGroupsFromTheirNodes()
     {
         using var folder = new TempFolder("torch-roles");
-        var report = CausalLmImporter.Import(Fixture("torch_tiny_gpt.onnx"), folder.File("imported"));
+        var report = ModelImport.Import(Fixture("torch_tiny_gpt.onnx"), folder.File("imported"));
         var manifest = report.Manifest;
         Assert.That(manifest.Groups, Is.EqualTo(new[] { "embeddings", "layers.0", "layers.1", "head" }));
         Assert.That(manifest.Architecture, Is.EqualTo("gpt2"), "from the tensor names");

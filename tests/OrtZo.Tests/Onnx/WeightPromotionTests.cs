@@ -1,5 +1,7 @@
+using OrtZo.Import;
+using OrtZo.Tools;
 using NUnit.Framework;
-using OrtZo.Model;
+using OrtZo.Onnx.Model;
 using OrtZo.Onnx;
 using OrtZo.Onnx.Proto;
 
@@ -30,7 +32,7 @@ public class WeightPromotionTests
         model.Graph.Node.Insert(0, constant);
         string source = Write(folder, model);
 
-        var report = CausalLmImporter.Import(source, folder.File("imported"));
+        var report = ModelImport.Import(source, folder.File("imported"));
         var input = report.Manifest.WeightInputs.Single(w => w.Name == weight.Name);
         Assert.That((input.Role, input.Group), Is.EqualTo((WeightRole.Matrix, "layers.0")));
         Assert.That(report.Notes, Has.Some.Contains("Constant node"));
@@ -48,7 +50,7 @@ public class WeightPromotionTests
     {
         using var folder = new TempFolder("keep");
         string source = Write(folder, TinyGptBuilder.Build(Small));
-        var report = CausalLmImporter.Import(source, folder.File("imported"), new ImportOptions { KeepAsInitializer = [@"\.wpe\."] });
+        var report = ModelImport.Import(source, folder.File("imported"), new ImportOptions { KeepAsInitializer = [@"\.wpe\."] });
         Assert.That(report.Manifest.WeightInputs.Select(w => w.Name), Does.Not.Contain("transformer.wpe.weight"));
         Assert.That(report.KeptInitializers, Does.Contain(("transformer.wpe.weight", "matches a keep-as-initializer pattern")));
         using var model = OnnxModelFile.Load(Path.Combine(report.OutputFolder, "model.onnx"));
@@ -63,7 +65,7 @@ public class WeightPromotionTests
         foreach (var t in model.Graph.Initializer)
             model.Graph.Input.Add(GraphBuilder.ValueInfo(t.Name, t.DataType, t.Dims.Select(d => (object)d).ToList()));
         string source = Write(folder, model);
-        var report = CausalLmImporter.Import(source, folder.File("imported"), new ImportOptions { Verify = ImportVerification.Forward });
+        var report = ModelImport.Import(source, folder.File("imported"), new ImportOptions { Verify = ImportVerification.Forward });
         using var imported = OnnxModelFile.Load(Path.Combine(report.OutputFolder, "model.onnx"));
         var inputs = imported.Graph.Input.Select(i => i.Name).ToHashSet();
         Assert.That(imported.Graph.Initializer.Where(t => inputs.Contains(t.Name)), Is.Empty);

@@ -1,6 +1,7 @@
+using OrtZo.Tools;
 using Google.Protobuf;
 using NUnit.Framework;
-using OrtZo.Model;
+using OrtZo.Onnx.Model;
 using OrtZo.Onnx;
 using OrtZo.Onnx.Proto;
 using OrtZo.Tests.Onnx;

@@ -1,5 +1,7 @@
+using OrtZo.Import;
+using OrtZo.Tools;
 using Microsoft.ML.OnnxRuntime;
-using OrtZo.Model;
+using OrtZo.Onnx.Model;
 using OrtZo.Onnx;
 using OrtZo.Tests.Onnx;
 
@@ -107,7 +109,7 @@ internal static class PeftFixtures
         TinyGptBuilder.Write(config, Path.Combine(source, "model.onnx"), externalData: false);
         CopyTokenizer(source);
         string folder = Path.Combine(root, "tiny-gpt");
-        CausalLmImporter.Import(source, folder);
+        ModelImport.Import(source, folder);
         return folder;
     }
 
@@ -119,7 +121,7 @@ internal static class PeftFixtures
         File.Copy(Path.Combine(TestPaths.Fixtures, "onnx", "torch_tiny_gpt.onnx"), Path.Combine(source, "model.onnx"));
         CopyTokenizer(source);
         string folder = Path.Combine(root, "torch-gpt");
-        CausalLmImporter.Import(source, folder);
+        ModelImport.Import(source, folder);
         return folder;
     }
 

@@ -1,3 +1,4 @@
+using OrtZo.Tools;
 using OrtZo.Onnx;
 using OrtZo.WeightStore;
 

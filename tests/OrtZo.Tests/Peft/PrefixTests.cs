@@ -1,6 +1,8 @@
+using OrtZo.Tools;
 using NUnit.Framework;
 using OrtZo.Onnx;
 using OrtZo.Peft;
+using OrtZo.Onnx.Peft;
 using OrtZo.Tests.Onnx;
 
 namespace OrtZo.Tests.Peft;
@@ -106,7 +108,7 @@ public class PrefixTests
     public void OnTheTorchExportTheScaleStepIsSharedAndTheMaskStepsAreNot()
     {
         string folder = PeftFixtures.TorchTinyGpt(_temp.Path);
-        var opened = OrtZo.Model.ModelFolder.Open(folder);
+        var opened = OrtZo.Onnx.Model.ModelFolder.Open(folder);
         var graph = OnnxModelFile.Parse(File.ReadAllBytes(opened.GraphPath), opened.GraphPath).Graph;
         var cores = AttentionCores.Find(graph, opened.Manifest, opened.GraphPath);
         Assert.That(cores, Has.Count.EqualTo(2));

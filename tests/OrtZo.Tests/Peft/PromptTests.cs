@@ -1,6 +1,8 @@
+using OrtZo.Tools;
 using NUnit.Framework;
 using OrtZo.Onnx;
 using OrtZo.Peft;
+using OrtZo.Onnx.Peft;
 using OrtZo.Tests.Onnx;
 
 namespace OrtZo.Tests.Peft;

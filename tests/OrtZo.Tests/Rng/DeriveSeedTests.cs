@@ -1,5 +1,5 @@
 using NUnit.Framework;
-using OrtZo.Rng;
+using OrtZo.Engine.Rng;
 
 namespace OrtZo.Tests.Rng;
 

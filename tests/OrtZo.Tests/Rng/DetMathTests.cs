@@ -1,7 +1,7 @@
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using NUnit.Framework;
-using OrtZo.Rng;
+using OrtZo.Engine.Rng;
 
 namespace OrtZo.Tests.Rng;
 

@@ -1,5 +1,5 @@
 using NUnit.Framework;
-using OrtZo.Model;
+using OrtZo.Onnx.Model;
 using OrtZo.Tokenization;
 
 namespace OrtZo.Tests.Tokenization;

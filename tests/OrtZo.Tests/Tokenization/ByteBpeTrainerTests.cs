@@ -1,3 +1,4 @@
+using OrtZo.Tools;
 using System.Text.Json;
 using NUnit.Framework;
 using OrtZo.Tokenization;

@@ -1,3 +1,4 @@
+using OrtZo.Tools;
 using System.Buffers.Binary;
 using System.Text;
 using NUnit.Framework;

@@ -1,6 +1,6 @@
 using NUnit.Framework;
 using System.Text.Json;
-using OrtZo.Model;
+using OrtZo.Onnx.Model;
 using OrtZo.Tokenization;
 
 namespace OrtZo.Tests.Tokenization;

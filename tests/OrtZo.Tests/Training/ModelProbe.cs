@@ -1,6 +1,6 @@
 using OrtZo.Session;
 using OrtZo.Tasks;
-using OrtZo.Zo;
+using OrtZo.Engine;
 
 namespace OrtZo.Tests.Training;
 

@@ -1,6 +1,6 @@
 using NUnit.Framework;
 using OrtZo.Training;
-using OrtZo.Zo;
+using OrtZo.Engine;
 
 namespace OrtZo.Tests.Training;
 

@@ -1,5 +1,5 @@
 using NUnit.Framework;
-using OrtZo.Diagnostics;
+using OrtZo.Tools;
 using OrtZo.WeightStore;
 
 namespace OrtZo.Tests.Zo;

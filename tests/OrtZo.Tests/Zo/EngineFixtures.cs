@@ -1,5 +1,5 @@
 using OrtZo.WeightStore;
-using OrtZo.Zo;
+using OrtZo.Engine;
 
 namespace OrtZo.Tests.Zo;
 
@@ -88,6 +88,6 @@ internal static class EngineFixtures
 internal sealed class ScalarRunner(WeightBuffers buffers) : IPassRunner
 {
     public WeightBuffers Buffers { get; } = buffers;
-    public void Run(IReadOnlyList<PassSegment> segments) => OrtZo.Zo.Reference.ScalarPassRunner.Run(Buffers, segments);
+    public void Run(IReadOnlyList<PassSegment> segments) => OrtZo.Engine.Reference.ScalarPassRunner.Run(Buffers, segments);
     public void Dispose() { }
 }

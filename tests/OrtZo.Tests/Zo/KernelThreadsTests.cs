@@ -1,5 +1,5 @@
 using NUnit.Framework;
-using OrtZo.Zo;
+using OrtZo.Engine;
 
 namespace OrtZo.Tests.Zo;
 

@@ -1,7 +1,7 @@
 using NUnit.Framework;
 using OrtZo.WeightStore;
-using OrtZo.Zo;
-using OrtZo.Zo.Reference;
+using OrtZo.Engine;
+using OrtZo.Engine.Reference;
 
 namespace OrtZo.Tests.Zo;
 

@@ -1,5 +1,5 @@
 using OrtZo.WeightStore;
-using OrtZo.Zo;
+using OrtZo.Engine;
 
 namespace OrtZo.Tests.Zo;
 

@@ -1,6 +1,6 @@
 using NUnit.Framework;
 using OrtZo.WeightStore;
-using OrtZo.Zo;
+using OrtZo.Engine;
 
 namespace OrtZo.Tests.Zo;
 
@@ -121,13 +121,13 @@ public class SchemeTests
     {
         var slab = EngineFixtures.RandomSlab(DType.F32, 3);
         using var _ = slab;
-        var manifest = new OrtZo.Model.ModelManifest
+        var manifest = new OrtZo.Onnx.Model.ModelManifest
         {
             Inputs = new(), Outputs = new(), Groups = ["g"], MaxLength = 8,
-            Tokenizer = new OrtZo.Model.TokenizerInfo { Kind = "byte-bpe", Files = [] },
-            WeightInputs = slab.Layout.Slots.Select(s => new OrtZo.Model.WeightInput
+            Tokenizer = new OrtZo.Onnx.Model.TokenizerInfo { Kind = "byte-bpe", Files = [] },
+            WeightInputs = slab.Layout.Slots.Select(s => new OrtZo.Onnx.Model.WeightInput
             {
-                Name = s.Spec.Name, Dtype = "f32", Shape = s.Spec.Shape, Role = OrtZo.Model.WeightRole.Matrix, Group = "g",
+                Name = s.Spec.Name, Dtype = "f32", Shape = s.Spec.Shape, Role = OrtZo.Onnx.Model.WeightRole.Matrix, Group = "g",
             }).ToList(),
         };
         var ratios = OrtZo.Training.TrainingPlan.ComputeRatios(manifest, slab, new ZoOptions { GradientPruning = 0.6 });

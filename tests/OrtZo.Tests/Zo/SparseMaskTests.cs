@@ -1,6 +1,6 @@
 using NUnit.Framework;
 using OrtZo.WeightStore;
-using OrtZo.Zo;
+using OrtZo.Engine;
 
 namespace OrtZo.Tests.Zo;
 

@@ -1,0 +1,223 @@
+using System.Diagnostics;
+using System.Text.Json;
+using OrtZo.Onnx.Model;
+using OrtZo.WeightStore;
+
+using OrtZo;
+using OrtZo.Training;
+
+namespace OrtZo.Cli;
+
+/// <summary>Settings of a whole training run as <c>ortzo train</c> drives it.</summary>
+internal sealed record TrainingRunSettings
+{
+    public required string OutputFolder { get; init; }
+    public required long Steps { get; init; }
+    /// <summary>Evaluate on dev (and keep the best model) every this many steps; 0 = only at the end.</summary>
+    public long EvalEvery { get; init; }
+    /// <summary>Write a resumable checkpoint every this many steps; 0 = at eval points and the end.</summary>
+    public long CheckpointEvery { get; init; }
+    public long LogEvery { get; init; } = 1;
+    public int EvalBatchSize { get; init; } = 16;
+    public bool Resume { get; init; }
+}
+
+/// <summary>Progress of a run, reported after every step.</summary>
+internal readonly record struct TrainingProgress(long Step, long TotalSteps, double Loss, double StepsPerSecond, double? DevLoss, double? DevAccuracy);
+
+/// <summary>What a finished run measured.</summary>
+internal sealed record TrainingSummary
+{
+    public required long Steps { get; init; }
+    public required long SkippedSteps { get; init; }
+    public required long Forwards { get; init; }
+    public required double Seconds { get; init; }
+    public required double StepsPerSecond { get; init; }
+    public required double LastLoss { get; init; }
+    public double? InitialDevLoss { get; init; }
+    public double? InitialDevAccuracy { get; init; }
+    public double? BestDevLoss { get; init; }
+    public long? BestStep { get; init; }
+    public double? FinalDevLoss { get; init; }
+    public double? FinalDevAccuracy { get; init; }
+    public double? TestAccuracy { get; init; }
+    public double? TestLoss { get; init; }
+    public string? TestModel { get; init; }
+    public required long TrainableParameters { get; init; }
+    public required long ExtraMemoryBytes { get; init; }
+    public required long PeakWorkingSetBytes { get; init; }
+}
+
+/// <summary>
+/// The run <c>ortzo train</c> performs: steps with JSONL metrics, dev evaluation and best-model selection by
+/// dev loss (MeZO's load_best_model_at_end), periodic checkpoints, a final model and a test evaluation.
+/// Layout of the output folder: metrics.jsonl, checkpoint/, best/ (with dev data), final/, summary.json.
+/// </summary>
+internal static class TrainingLoop
+{
+    public const string MetricsFile = "metrics.jsonl";
+    public const string CheckpointFolder = "checkpoint";
+
+    public static TrainingSummary Run(ZoModel model, TaskData train, TaskData? dev, TaskData? test, ZoOptions options,
+        TrainingRunSettings run, Action<TrainingProgress>? progress = null, CancellationToken cancel = default)
+    {
+        string outDir = Path.GetFullPath(run.OutputFolder);
+        Directory.CreateDirectory(outDir);
+        string checkpointDir = Path.Combine(outDir, CheckpointFolder);
+        string metricsPath = Path.Combine(outDir, MetricsFile);
+        ModelFolder.RecoverReplace(checkpointDir);
+        bool resuming = run.Resume && File.Exists(Path.Combine(checkpointDir, RunState.FileName));
+        if (!run.Resume && File.Exists(Path.Combine(checkpointDir, RunState.FileName)))
+            throw new InvalidOperationException($"{outDir} already holds a run (checkpoint/run.json); pass --resume to continue it or choose another --out");
+
+        double? bestLoss = null, initialDevLoss = null, initialDevAcc = null, finalDevLoss = null, finalDevAcc = null;
+        long? bestStep = null;
+        long lastEvalStep = -1;
+        using var trainer = resuming
+            ? ZoTrainer.Resume(checkpointDir, model, train, options)
+            : new ZoTrainer(model, train, options);
+        if (resuming)
+        {
+            var state = Checkpoint.ReadState(checkpointDir);
+            bestLoss = state.BestDevLoss;
+            bestStep = state.BestStep;
+            TruncateMetrics(metricsPath, trainer.StepIndex);
+        }
+        else
+        {
+            File.Delete(metricsPath);
+            if (dev is not null)
+            {
+                var d0 = trainer.Evaluate(dev, run.EvalBatchSize);
+                (initialDevLoss, initialDevAcc) = (d0.Loss, d0.Accuracy);
+                AppendMetrics(metricsPath, new { step = 0L, dev_loss = d0.Loss, dev_accuracy = d0.Accuracy });
+            }
+        }
+
+        using var metrics = new StreamWriter(metricsPath, append: true) { AutoFlush = false };
+        var clock = Stopwatch.StartNew();
+        long startStep = trainer.StepIndex;
+        double lastLoss = double.NaN;
+        long checkpointEvery = run.CheckpointEvery > 0 ? run.CheckpointEvery : run.EvalEvery;
+        while (trainer.StepIndex < run.Steps && !cancel.IsCancellationRequested)
+        {
+            var r = trainer.Step();
+            lastLoss = r.Loss;
+            long done = trainer.StepIndex;
+            if (run.LogEvery > 0 && (done % run.LogEvery == 0 || done == run.Steps))
+                metrics.WriteLine(JsonSerializer.Serialize(new
+                {
+                    step = done,
+                    loss = Finite(r.Loss),
+                    projected_grad = Finite(r.ProjectedGradient),
+                    lr = r.LearningRate,
+                    skipped = r.Skipped,
+                    step_ms = r.Elapsed.TotalMilliseconds,
+                }));
+            double? devLoss = null, devAcc = null;
+            bool evalNow = dev is not null && run.EvalEvery > 0 && done % run.EvalEvery == 0;
+            if (evalNow)
+            {
+                var d = trainer.Evaluate(dev!, run.EvalBatchSize);
+                (devLoss, devAcc) = (d.Loss, d.Accuracy);
+                (finalDevLoss, finalDevAcc, lastEvalStep) = (d.Loss, d.Accuracy, done);
+                metrics.WriteLine(JsonSerializer.Serialize(new { step = done, dev_loss = d.Loss, dev_accuracy = d.Accuracy }));
+                if (bestLoss is null || d.Loss < bestLoss)
+                {
+                    bestLoss = d.Loss;
+                    bestStep = done;
+                    model.Save(Path.Combine(outDir, "best"));
+                }
+            }
+            if (checkpointEvery > 0 && done % checkpointEvery == 0 && done < run.Steps)
+            {
+                metrics.Flush();
+                trainer.SaveCheckpoint(checkpointDir, bestLoss, bestStep);
+            }
+            double rate = (done - startStep) / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
+            progress?.Invoke(new TrainingProgress(done, run.Steps, r.Loss, rate, devLoss, devAcc));
+        }
+        metrics.Flush();
+
+        if (dev is not null && lastEvalStep != trainer.StepIndex)
+        {
+            var d = trainer.Evaluate(dev, run.EvalBatchSize);
+            (finalDevLoss, finalDevAcc) = (d.Loss, d.Accuracy);
+            metrics.WriteLine(JsonSerializer.Serialize(new { step = trainer.StepIndex, dev_loss = d.Loss, dev_accuracy = d.Accuracy }));
+            metrics.Flush();
+            if (bestLoss is null || d.Loss < bestLoss)
+            {
+                bestLoss = d.Loss;
+                bestStep = trainer.StepIndex;
+                model.Save(Path.Combine(outDir, "best"));
+            }
+        }
+        trainer.SaveCheckpoint(checkpointDir, bestLoss, bestStep);
+        model.Save(Path.Combine(outDir, "final"));
+
+        double? testAcc = null, testLoss = null;
+        string? testModel = null;
+        if (test is not null)
+        {
+            // MeZO reports the test accuracy of the model chosen by dev loss.
+            if (dev is not null && bestStep is not null && bestStep != trainer.StepIndex)
+            {
+                using var best = ZoModel.Open(Path.Combine(outDir, "best"), model.Device, model.Threads);
+                var t = best.Evaluate(test, run.EvalBatchSize);
+                (testAcc, testLoss, testModel) = (t.Accuracy, t.Loss, "best");
+            }
+            else
+            {
+                var t = trainer.Evaluate(test, run.EvalBatchSize);
+                (testAcc, testLoss, testModel) = (t.Accuracy, t.Loss, dev is null ? "final" : "best");
+            }
+        }
+        double seconds = clock.Elapsed.TotalSeconds;
+        var summary = new TrainingSummary
+        {
+            Steps = trainer.StepIndex,
+            SkippedSteps = trainer.SkippedSteps,
+            Forwards = trainer.Forwards,
+            Seconds = seconds,
+            StepsPerSecond = (trainer.StepIndex - startStep) / Math.Max(1e-9, seconds),
+            LastLoss = lastLoss,
+            InitialDevLoss = initialDevLoss,
+            InitialDevAccuracy = initialDevAcc,
+            BestDevLoss = bestLoss,
+            BestStep = bestStep,
+            FinalDevLoss = finalDevLoss,
+            FinalDevAccuracy = finalDevAcc,
+            TestAccuracy = testAcc,
+            TestLoss = testLoss,
+            TestModel = testModel,
+            TrainableParameters = trainer.TrainableParameters,
+            ExtraMemoryBytes = trainer.ExtraMemoryBytes,
+            PeakWorkingSetBytes = Process.GetCurrentProcess().PeakWorkingSet64,
+        };
+        AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), JsonSerializer.Serialize(summary, RunState.Json) + "\n");
+        return summary;
+    }
+
+    private static double? Finite(double v) => double.IsFinite(v) ? v : null;
+
+    private static void AppendMetrics(string path, object line) => File.AppendAllText(path, JsonSerializer.Serialize(line) + "\n");
+
+    /// <summary>On resume, drops metric lines of steps after the checkpoint: the resumed run writes them again.</summary>
+    private static void TruncateMetrics(string path, long step)
+    {
+        if (!File.Exists(path)) return;
+        var kept = File.ReadLines(path).Where(line =>
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                return doc.RootElement.TryGetProperty("step", out var s) && s.GetInt64() <= step;
+            }
+            catch (JsonException)
+            {
+                return false;   // a line torn by the kill
+            }
+        }).ToList();
+        AtomicFile.WriteAllText(path, kept.Count == 0 ? "" : string.Join("\n", kept) + "\n");
+    }
+}

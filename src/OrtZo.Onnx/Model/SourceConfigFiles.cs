@@ -1,0 +1,83 @@
+using System.Text.Json;
+
+namespace OrtZo.Onnx.Model;
+
+/// <summary>
+/// The Hugging Face JSON files that may sit beside an export (config.json, generation_config.json,
+/// tokenizer_config.json, special_tokens_map.json, vocab.json, tokenizer.json). Each is optional; a file that
+/// exists but is not valid JSON is an error naming it, because silently ignoring it would import wrong ids.
+/// </summary>
+internal sealed class SourceConfigFiles
+{
+    private readonly Dictionary<string, JsonElement> _files = new(StringComparer.Ordinal);
+
+    public SourceConfigFiles(string directory)
+    {
+        Directory = directory;
+        foreach (var name in new[] { "config.json", "generation_config.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "tokenizer.json" })
+        {
+            string path = Path.Combine(directory, name);
+            if (!File.Exists(path)) continue;
+            try
+            {
+                using var doc = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+                _files[name] = doc.RootElement.Clone();
+            }
+            catch (JsonException e)
+            {
+                throw new Onnx.OnnxModelException(Onnx.OnnxError.Unreadable, path, null, $"not valid JSON: {e.Message}", e);
+            }
+        }
+    }
+
+    public string Directory { get; }
+
+    public string? String(string file, string property) =>
+        _files.TryGetValue(file, out var root) && root.ValueKind == JsonValueKind.Object
+        && root.TryGetProperty(property, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    /// <summary>An integer property; for a list (generation configs may give several EOS ids) the first entry.</summary>
+    public int? Int(string file, string property)
+    {
+        if (!_files.TryGetValue(file, out var root) || root.ValueKind != JsonValueKind.Object || !root.TryGetProperty(property, out var v))
+            return null;
+        if (v.ValueKind == JsonValueKind.Array) v = v.EnumerateArray().FirstOrDefault();
+        return v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) ? i : null;
+    }
+
+    public bool? Bool(string file, string property) =>
+        _files.TryGetValue(file, out var root) && root.ValueKind == JsonValueKind.Object
+        && root.TryGetProperty(property, out var v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : null;
+
+    /// <summary>A special token's text, written either as a string or as {"content": "..."}.</summary>
+    public string? TokenText(string file, string property)
+    {
+        if (!_files.TryGetValue(file, out var root) || root.ValueKind != JsonValueKind.Object || !root.TryGetProperty(property, out var v))
+            return null;
+        if (v.ValueKind == JsonValueKind.String) return v.GetString();
+        if (v.ValueKind == JsonValueKind.Object && v.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String) return c.GetString();
+        return null;
+    }
+
+    /// <summary>A token's id from vocab.json, or from tokenizer.json's added_tokens or model.vocab.</summary>
+    public int? TokenId(string text)
+    {
+        if (_files.TryGetValue("vocab.json", out var vocab) && vocab.ValueKind == JsonValueKind.Object
+            && vocab.TryGetProperty(text, out var id) && id.TryGetInt32(out int found))
+            return found;
+        if (!_files.TryGetValue("tokenizer.json", out var tokenizer) || tokenizer.ValueKind != JsonValueKind.Object) return null;
+        if (tokenizer.TryGetProperty("added_tokens", out var added) && added.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var t in added.EnumerateArray())
+            {
+                if (t.TryGetProperty("content", out var c) && c.GetString() == text && t.TryGetProperty("id", out var i) && i.TryGetInt32(out int value))
+                    return value;
+            }
+        }
+        if (tokenizer.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.Object
+            && model.TryGetProperty("vocab", out var modelVocab) && modelVocab.ValueKind == JsonValueKind.Object
+            && modelVocab.TryGetProperty(text, out var mid) && mid.TryGetInt32(out int modelId))
+            return modelId;
+        return null;
+    }
+}

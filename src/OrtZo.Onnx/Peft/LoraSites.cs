@@ -1,0 +1,128 @@
+using OrtZo.Onnx.Model;
+using OrtZo.Onnx;
+using OrtZo.Onnx.Proto;
+using OrtZo.WeightStore;
+
+namespace OrtZo.Onnx.Peft;
+
+/// <summary>How a projection's weight is laid out: Hugging Face's nn.Linear [out, in], or GPT-2's Conv1D / a pre-transposed export [in, out].</summary>
+internal enum WeightLayout
+{
+    OutIn,
+    InOut,
+}
+
+/// <summary>A projection y = x·W (in one of its ONNX spellings) that LoRA adapts.</summary>
+internal sealed record LoraSite(string Weight, NodeProto Product, WeightLayout Layout, long InFeatures, long OutFeatures, string Group, DType DType)
+{
+    public string AName => Weight + ".lora_A";
+    public string BName => Weight + ".lora_B";
+}
+
+/// <summary>
+/// Finds the projections LoRA targets. A weight qualifies when it is a 2-D matrix (role Matrix) read by exactly one
+/// product, as one of:
+/// <code>
+/// Gemm(x, W, transB = 1)         W [out, in]   (llama2.c conversion, nn.Linear exported as Gemm)
+/// Gemm(x, W, transB = 0)         W [in, out]
+/// MatMul(x, W)                   W [in, out]   (GPT-2 Conv1D, torch's pre-transposed onnx::MatMul_* weights)
+/// MatMul(x, Transpose(W))        W [out, in]
+/// </code>
+/// and one of the targets equals a dot/slash/colon-separated part of its name, an alias, or the product's node
+/// name. The layout is read from the graph, never guessed from the shape (square matrices would be ambiguous).
+/// </summary>
+internal static class LoraSites
+{
+    /// <summary>Projections adapted when none are named (peft's default for Llama-style models).</summary>
+    public static readonly IReadOnlyList<string> DefaultTargets = ["q_proj", "v_proj"];
+
+    /// <summary>Fused query/key/value projections tried when the default targets find nothing.</summary>
+    public static readonly IReadOnlyList<string> FusedAttentionTargets = ["c_attn", "query_key_value", "qkv_proj", "Wqkv"];
+
+    public static List<LoraSite> Find(GraphProto graph, ModelManifest manifest, IReadOnlyList<string>? targets, string path)
+    {
+        var index = new GraphIndex(graph);
+        var matrices = manifest.WeightInputs.Where(w => w.Role == WeightRole.Matrix && w.Shape.Count == 2).ToList();
+        var explicitTargets = targets;
+        IReadOnlyList<string> tried = targets ?? DefaultTargets;
+        var matched = matrices.Where(w => Matches(index, w, tried)).ToList();
+        if (matched.Count == 0 && explicitTargets is null)
+        {
+            tried = FusedAttentionTargets;
+            matched = matrices.Where(w => Matches(index, w, tried)).ToList();
+        }
+        if (matched.Count == 0)
+        {
+            var available = matrices.Take(12).Select(w => Describe(index, w));
+            throw new OnnxModelException(OnnxError.Unsupported, path, "LoRA targets",
+                $"no 2-D projection matches {string.Join(", ", explicitTargets ?? DefaultTargets.Concat(FusedAttentionTargets))}; " +
+                $"matrices include {string.Join("; ", available)}{(matrices.Count > 12 ? "; …" : "")}. Name one of their parts with --lora-targets");
+        }
+        return matched.Select(w => Site(index, w, path)).ToList();
+    }
+
+    private static LoraSite Site(GraphIndex index, WeightInput w, string path)
+    {
+        string subject = $"weight '{w.Name}'";
+        var readers = index.Consumers(w.Name);
+        if (readers.Count != 1)
+            throw new OnnxModelException(OnnxError.Unsupported, path, subject,
+                $"read by {readers.Count} nodes ({string.Join(", ", readers.Select(r => r.Node.OpType))}); LoRA adapts a weight read by exactly one MatMul or Gemm");
+        var (node, slot) = readers[0];
+        DTypeExtensions.TryParseShortName(w.Dtype, out var dtype);
+        long rows = w.Shape[0], cols = w.Shape[1];
+        switch (node.OpType)
+        {
+            case "Gemm" when slot == 1:
+                if (IntAttribute(node, "transA") != 0)
+                    throw new OnnxModelException(OnnxError.Unsupported, path, subject, $"its Gemm '{node.Name}' has transA = 1; expected the activations untransposed");
+                return IntAttribute(node, "transB") == 1
+                    ? new LoraSite(w.Name, node, WeightLayout.OutIn, cols, rows, w.Group, dtype)
+                    : new LoraSite(w.Name, node, WeightLayout.InOut, rows, cols, w.Group, dtype);
+            case "MatMul" when slot == 1:
+                return new LoraSite(w.Name, node, WeightLayout.InOut, rows, cols, w.Group, dtype);
+            case "Transpose" when IsMatrixTranspose(node):
+                var after = index.Consumers(node.Output[0]);
+                if (after.Count == 1 && after[0].Node.OpType == "MatMul" && after[0].Slot == 1)
+                    return new LoraSite(w.Name, after[0].Node, WeightLayout.OutIn, cols, rows, w.Group, dtype);
+                break;
+        }
+        throw new OnnxModelException(OnnxError.Unsupported, path, subject,
+            $"read by {node.OpType} '{node.Name}' (input {slot}); LoRA expects MatMul(x, W), MatMul(x, Transpose(W)) or Gemm(x, W)");
+    }
+
+    private static bool Matches(GraphIndex index, WeightInput w, IReadOnlyList<string> targets)
+    {
+        var parts = new HashSet<string>(StringComparer.Ordinal);
+        foreach (string name in Names(index, w))
+            foreach (string part in name.Split(['.', '/', ':'], StringSplitOptions.RemoveEmptyEntries)) parts.Add(part);
+        return targets.Any(parts.Contains);
+    }
+
+    private static IEnumerable<string> Names(GraphIndex index, WeightInput w)
+    {
+        yield return w.Name;
+        if (w.SourceName is { } source) yield return source;
+        foreach (var alias in w.Aliases ?? []) yield return alias;
+        foreach (var (node, _) in index.Consumers(w.Name))
+        {
+            yield return node.Name;
+            if (node.OpType == "Transpose")
+                foreach (var (next, _) in index.Consumers(node.Output[0])) yield return next.Name;
+        }
+    }
+
+    private static string Describe(GraphIndex index, WeightInput w)
+    {
+        var reader = index.Consumers(w.Name).Select(r => r.Node.Name).FirstOrDefault();
+        return reader is null || reader.Length == 0 ? w.Name : $"{w.Name} (read by {reader})";
+    }
+
+    private static bool IsMatrixTranspose(NodeProto node)
+    {
+        var perm = node.Attribute.FirstOrDefault(a => a.Name == "perm");
+        return perm is null || perm.Ints.SequenceEqual([1L, 0L]);
+    }
+
+    internal static long IntAttribute(NodeProto node, string name) => node.Attribute.FirstOrDefault(a => a.Name == name)?.I ?? 0;
+}

@@ -8,7 +8,7 @@ namespace OrtZo.Tests.Cuda;
 
 public class KernelModuleTests
 {
-    private static string SourcePath => Path.Combine(TestPaths.RepoRoot, "src", "OrtZo", "Cuda", "Kernels", "zo_passes.cu");
+    private static string SourcePath => Path.Combine(TestPaths.RepoRoot, "src", "OrtZo.Cuda", "Kernels", "zo_passes.cu");
 
     private static string EmbeddedText => KernelModule.Text(KernelModule.EmbeddedPtx());
 

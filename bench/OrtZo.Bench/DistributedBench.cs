@@ -1,3 +1,4 @@
+using OrtZo.Engine;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -130,7 +131,7 @@ internal static class DistributedBench
             trainer.WeightsDigest();   // settles the last held-back pass
             double seconds = clock.Elapsed.TotalSeconds;
             long passes = trainer.WeightPassCount - passesBefore;
-            double bytes = passes * 2.0 * zo.Slab.ByteLength;   // each pass reads and writes every weight
+            double bytes = passes * 2.0 * zo.ReadWeights().ByteLength;   // each pass reads and writes every weight
             var r = new JsonObject
             {
                 ["model"] = Path.GetFileName(model),
@@ -145,8 +146,8 @@ internal static class DistributedBench
         }
     }
 
-    private sealed class SyntheticLog : IStepLossSource
+    private sealed class SyntheticLog : IStepLosses
     {
-        public double Loss(long step, int probe, IMicroBatchScorer scorer) => probe == 0 ? 1.0 + 1e-4 * Math.Sin(step) : 1.0;
+        public double Loss(long step, int probe) => probe == 0 ? 1.0 + 1e-4 * Math.Sin(step) : 1.0;
     }
 }

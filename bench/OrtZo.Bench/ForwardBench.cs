@@ -48,12 +48,13 @@ internal static class ForwardBench
     private static unsafe double InitializerForward(ZoModel model, RandomBatch batch, int rows, int seq)
     {
         var proto = OnnxModelFile.Parse(File.ReadAllBytes(model.Folder.GraphPath), "graph");
-        foreach (var s in model.Slab.Layout.Slots)
+        var weights = model.ReadWeights();
+        foreach (var s in weights.Layout.Slots)
         {
             proto.Graph.Input.Remove(proto.Graph.Input.Single(i => i.Name == s.Spec.Name));
             var t = new TensorProto { Name = s.Spec.Name, DataType = s.DType == WeightStore.DType.F32 ? 1 : s.DType == WeightStore.DType.F16 ? 10 : 16 };
             t.Dims.AddRange(s.Spec.Shape);
-            t.RawData = ByteString.CopyFrom(new ReadOnlySpan<byte>(model.Slab.Pointer(s.Index), (int)s.Spec.ByteLength));
+            t.RawData = ByteString.CopyFrom(weights.Bytes(s.Index));
             proto.Graph.Initializer.Add(t);
         }
         using var so = ExecutionProviders.CreateSessionOptions(ZoDevice.Cpu, model.Threads);

@@ -4,7 +4,7 @@ using OrtZo.Engine;
 namespace OrtZo.Bench;
 
 /// <summary>A fixed batch of random tokens in a scoring session; its loss is the negative mean log-likelihood.</summary>
-internal sealed class RandomBatch : ILossProbe
+internal sealed class RandomBatch : IStepLosses
 {
     private readonly ScoringSession _session;
 
@@ -30,7 +30,7 @@ internal sealed class RandomBatch : ILossProbe
 
     public void Forward() => _session.Run(Rows, Seq);
 
-    public double Loss()
+    public double Loss(long step, int probe)
     {
         _session.Run(Rows, Seq);
         double sum = 0;

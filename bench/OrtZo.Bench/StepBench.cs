@@ -20,12 +20,11 @@ internal static class StepBench
             Epsilon = 1e-3,
             Sparsity = 0.8,
         };
-        var tensors = TrainingPlan.Tensors(model.Folder.Manifest, model.Slab, options);
-        using var buffers = new WeightBuffers(model.Slab, tensors, TrainingPlan.StateBuffers(options));
-        using var runner = new CpuPassRunner(buffers, model.Threads);
-        var passes = new WeightPasses(runner);
-        var groups = model.Folder.CreateGroups(model.Slab.Layout);
-        var step = new ZoStep(passes, TrainingPlan.Settings(options), groups.Names.Select(groups.SlotsOf).ToList());
+        var weights = model.ReadWeights();
+        var groups = model.Folder.CreateGroups(weights.Layout);
+        var engine = model.Engine.Weights.BeginTraining(TrainingPlan.Tensors(model.Folder.Manifest, weights, options), TrainingPlan.StateBuffers(options),
+            TrainingPlan.Settings(options), groups.Names.Select(groups.SlotsOf).ToList());
+        var (step, runner, buffers) = (engine.Step, engine.Runner, engine.Buffers);
 
         double forward = ForwardBench.Time(batch.Forward);
         long t = 0;
@@ -62,15 +61,15 @@ internal static class StepBench
 }
 
 /// <summary>Times the forwards a step makes, to split a step into forwards, passes and the rest.</summary>
-internal sealed class TimedProbe(ILossProbe inner) : ILossProbe
+internal sealed class TimedProbe(IStepLosses inner) : IStepLosses
 {
     public double Milliseconds { get; private set; }
     public int Calls { get; private set; }
 
-    public double Loss()
+    public double Loss(long step, int probe)
     {
         long start = Stopwatch.GetTimestamp();
-        double loss = inner.Loss();
+        double loss = inner.Loss(step, probe);
         Milliseconds += Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         Calls++;
         return loss;

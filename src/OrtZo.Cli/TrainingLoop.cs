@@ -78,9 +78,9 @@ internal static class TrainingLoop
             : new ZoTrainer(model, train, options);
         if (resuming)
         {
-            var state = Checkpoint.ReadState(checkpointDir);
-            bestLoss = state.BestDevLoss;
-            bestStep = state.BestStep;
+            var notes = ZoTrainer.ReadCheckpointNotes(checkpointDir);
+            if (notes.TryGetValue(BestDevLossNote, out double b)) bestLoss = b;
+            if (notes.TryGetValue(BestStepNote, out double bs)) bestStep = (long)bs;
             TruncateMetrics(metricsPath, trainer.StepIndex);
         }
         else
@@ -132,7 +132,7 @@ internal static class TrainingLoop
             if (checkpointEvery > 0 && done % checkpointEvery == 0 && done < run.Steps)
             {
                 metrics.Flush();
-                trainer.SaveCheckpoint(checkpointDir, bestLoss, bestStep);
+                trainer.SaveCheckpoint(checkpointDir, Notes(bestLoss, bestStep));
             }
             double rate = (done - startStep) / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
             progress?.Invoke(new TrainingProgress(done, run.Steps, r.Loss, rate, devLoss, devAcc));
@@ -152,7 +152,7 @@ internal static class TrainingLoop
                 model.Save(Path.Combine(outDir, "best"));
             }
         }
-        trainer.SaveCheckpoint(checkpointDir, bestLoss, bestStep);
+        trainer.SaveCheckpoint(checkpointDir, Notes(bestLoss, bestStep));
         model.Save(Path.Combine(outDir, "final"));
 
         double? testAcc = null, testLoss = null;
@@ -197,6 +197,12 @@ internal static class TrainingLoop
         AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), JsonSerializer.Serialize(summary, RunState.Json) + "\n");
         return summary;
     }
+
+    /// <summary>The run loop's own state kept in each checkpoint, so a resumed run keeps its best-so-far model.</summary>
+    private const string BestDevLossNote = "best_dev_loss", BestStepNote = "best_step";
+
+    private static Dictionary<string, double>? Notes(double? bestLoss, long? bestStep) =>
+        bestLoss is { } b && bestStep is { } s ? new() { [BestDevLossNote] = b, [BestStepNote] = s } : null;
 
     private static double? Finite(double v) => double.IsFinite(v) ? v : null;
 

@@ -10,7 +10,7 @@ namespace OrtZo.Engine;
 /// Weight passes on CPU: the scalar specification of <see cref="Reference.ScalarPassRunner"/> executed chunk by
 /// chunk, each stage a vector loop over L1-resident scratch, chunks spread over <see cref="KernelThreads"/>.
 /// A weight is read once and written once per pass; z is regenerated into scratch, never stored.
-/// Bit-identical to the scalar runner (tests sweep dtypes, masks, rules and tail lengths).
+/// Bit-identical to the scalar runner (tests sweep dtypes, masks, rules and tail lengths). Owns its buffers.
 /// </summary>
 internal sealed unsafe class CpuPassRunner : IPassRunner
 {
@@ -357,7 +357,15 @@ internal sealed unsafe class CpuPassRunner : IPassRunner
         }
     }
 
-    public void Dispose() => _threads.Dispose();
+    // Host memory is the device: the state is already where checkpoints read it.
+    public void DownloadState() { }
+    public void UploadState() { }
+
+    public void Dispose()
+    {
+        _threads.Dispose();
+        Buffers.Dispose();
+    }
 
     private readonly record struct WorkItem(int Segment, int Slot, long Start, int Count);
 

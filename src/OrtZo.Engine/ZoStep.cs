@@ -1,25 +1,12 @@
 namespace OrtZo.Engine;
 
-/// <summary>Evaluates the loss of the current batch at whatever the weights hold now.</summary>
-internal interface ILossProbe
-{
-    double Loss();
-
-    /// <summary>
-    /// Two-point steps call this once every probe point has been visited and before any loss is used, with
-    /// the losses in visiting order (L+_0, L−_0, L+_1, …); a probe that returned provisional values (a
-    /// query-parallel replica that left other queries to other machines) overwrites them with the final ones.
-    /// </summary>
-    void Resolve(Span<double> losses) { }
-}
-
 /// <summary>What one step measured.</summary>
 internal readonly record struct StepOutcome(double Loss, double ProjectedGradient, bool Skipped, int Forwards);
 
 /// <summary>
 /// The canonical sequence of weight operations of one ZO step — the only place it is defined. The CPU and
 /// CUDA runners execute its passes, a resumed run and a distributed replica replay it (a replica's probe
-/// returns the losses the run logged), so every copy of the weights sees the same arithmetic.
+/// returns the losses the run logged: one <see cref="IStepLosses"/> either way), so every copy of the weights sees the same arithmetic.
 ///
 /// Between steps the slab holds θ_t − ε·z_{t−1} with the step's closing pass (restore, update) held back in
 /// <see cref="WeightPasses"/>; a step opens by fusing that pass with its own first perturbation, so MeZO's four
@@ -54,8 +41,9 @@ internal sealed class ZoStep
     /// <summary>Updates applied so far (skipped steps excluded): Adam's t. Part of the run state.</summary>
     public long UpdatesApplied { get; set; }
 
-    public StepOutcome Run(long step, float learningRate, ILossProbe probe)
+    public StepOutcome Run(long step, float learningRate, IStepLosses losses)
     {
+        var probe = new Probes(losses, step);
         if (_s.Blocks != BlockMode.None) return BlockWise(step, learningRate, probe);
         return _s.Estimator switch
         {
@@ -70,7 +58,7 @@ internal sealed class ZoStep
     public void Settle() => _passes.Settle();
 
     // MeZO / Sparse-MeZO with q queries: +ε z_j → L+ ; flip → L− ; g_j = (L+ − L−)/2ε ; ĝ = Σ g_j z_j / q.
-    private StepOutcome TwoPoint(long step, float lr, ILossProbe probe)
+    private StepOutcome TwoPoint(long step, float lr, Probes probe)
     {
         int q = _s.Queries;
         ulong mask = MaskSeed(step);
@@ -98,7 +86,7 @@ internal sealed class ZoStep
     }
 
     // One-point: L0 = L(θ) once; per query +εz_j → L_j ; g_j = (L_j − L0)/ε.
-    private StepOutcome OnePoint(long step, float lr, ILossProbe probe)
+    private StepOutcome OnePoint(long step, float lr, Probes probe)
     {
         int q = _s.Queries;
         ulong mask = MaskSeed(step);
@@ -122,7 +110,7 @@ internal sealed class ZoStep
 
     // ZO-SGD-Cons (ZO-Bench): L0 = L(θ); two-point g; candidates θ−ηĝ → L1 and θ+ηĝ → L2 as offsets
     // ∓fl(η·g)·z; keep the lowest of (L0, L1, L2) by committing that very offset. Five forwards.
-    private StepOutcome Conservative(long step, float lr, ILossProbe probe)
+    private StepOutcome Conservative(long step, float lr, Probes probe)
     {
         ulong mask = MaskSeed(step);
         ulong seed = ZoNoise.StepSeed(_s.MasterSeed, step, 0);
@@ -156,7 +144,7 @@ internal sealed class ZoStep
 
     // Block-wise two-point ZO: one seed per block; Coordinate updates each block right after its estimate,
     // Jacobi estimates every block at the same θ and updates them all together.
-    private StepOutcome BlockWise(long step, float lr, ILossProbe probe)
+    private StepOutcome BlockWise(long step, float lr, Probes probe)
     {
         ulong mask = MaskSeed(step);
         double lossSum = 0, firstG = 0;
@@ -190,6 +178,16 @@ internal sealed class ZoStep
         }
         if (!anySkipped) UpdatesApplied++;
         return new StepOutcome(lossSum / _blocks.Length, firstG, anySkipped, 2 * _blocks.Length);
+    }
+
+    /// <summary>Numbers the probe points of one step in visiting order.</summary>
+    private sealed class Probes(IStepLosses losses, long step)
+    {
+        private int _next;
+
+        public double Loss() => losses.Loss(step, _next++);
+
+        public void Resolve(Span<double> values) => losses.Resolve(step, values);
     }
 
     private static PassSegment Put(int[] slots, Perturbation p, bool recomputeMask) =>

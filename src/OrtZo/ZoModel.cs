@@ -12,8 +12,9 @@ using OrtZo.WeightStore;
 namespace OrtZo;
 
 /// <summary>
-/// An OrtZo model folder opened for scoring and training: its weights in one engine-owned slab, bound as
-/// graph inputs of an ONNX Runtime session. Dispose releases the session and the weights.
+/// An OrtZo model folder opened for scoring and training: its weights in engine-owned buffers on the chosen device,
+/// bound as graph inputs of an ONNX Runtime session. The model owns the weights, their passes and the session;
+/// a <see cref="ZoTrainer"/> drives them. Dispose releases all of it.
 /// Opened with <see cref="PeftOptions"/> (or from an adapter folder that a PEFT run saved), the slab holds only
 /// the adapter tensors and the session runs a rewritten copy of the graph in which the base weights are frozen.
 /// </summary>
@@ -27,15 +28,11 @@ namespace OrtZo;
 public sealed class ZoModel : IDisposable
 {
     private readonly Dictionary<TaskData, (int MaxLength, EncodedExample[] Encoded)> _encoded = new(ReferenceEqualityComparer.Instance);
-    private ScoringSession? _session;
 
-    private ZoModel(ModelFolder folder, CpuSlab slab, TextTokenizer tokenizer, ZoDevice device, int threads, PeftState? peft)
+    private ZoModel(ModelFolder folder, CpuSlab weights, TextTokenizer tokenizer, ZoDevice device, int threads, PeftState? peft)
     {
-        Folder = folder;
-        Slab = slab;
+        Engine = new ModelEngine(folder, ModelEngine.CreateBackend(weights, device, threads), device, threads);
         Tokenizer = tokenizer;
-        Device = device;
-        Threads = threads;
         PeftState = peft;
     }
 
@@ -61,8 +58,7 @@ public sealed class ZoModel : IDisposable
         if (peft is null || peft.Scheme == PeftScheme.Full)
         {
             var tokenizer = TextTokenizer.Open(modelFolder.Path, modelFolder.Manifest.Tokenizer);
-            var slab = modelFolder.LoadWeights();
-            return new ZoModel(modelFolder, slab, tokenizer, dev, threadCount, null);
+            return Create(modelFolder, modelFolder.LoadWeights(), tokenizer, dev, threadCount, null);
         }
         if (modelFolder.Manifest.WeightInputs.Any(w => w.Role == WeightRole.Adapter))
             throw new ArgumentException($"{modelFolder.Path} already holds adapters (it is a rewritten PEFT graph); open the base model folder instead", nameof(folder));
@@ -103,16 +99,30 @@ public sealed class ZoModel : IDisposable
             slab.Dispose();
             throw;
         }
-        return new ZoModel(derived, slab, tokenizer, device, threads, new PeftState(baseFolder, identity, options, openedFrom));
+        return Create(derived, slab, tokenizer, device, threads, new PeftState(baseFolder, identity, options, openedFrom));
+    }
+
+    /// <summary>Takes ownership of <paramref name="weights"/> (released if the device refuses them).</summary>
+    private static ZoModel Create(ModelFolder folder, CpuSlab weights, TextTokenizer tokenizer, ZoDevice device, int threads, PeftState? peft)
+    {
+        try
+        {
+            return new ZoModel(folder, weights, tokenizer, device, threads, peft);
+        }
+        catch
+        {
+            weights.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Folder the model was opened from (for a PEFT model: the base model folder, or the adapter folder).</summary>
     public string FolderPath => PeftState?.OpenedFrom ?? Folder.Path;
 
-    public ZoDevice Device { get; }
+    public ZoDevice Device => Engine.Device;
 
     /// <summary>Number of weights bound as graph inputs: all of them, or a PEFT model's adapters (the trainable ones).</summary>
-    public long ParameterCount => Slab.Layout.ElementCount;
+    public long ParameterCount => Engine.Weights.Layout.ElementCount;
 
     /// <summary>The PEFT scheme in use, or null when every weight is trainable.</summary>
     public PeftOptions? Peft => PeftState?.Options;
@@ -130,13 +140,15 @@ public sealed class ZoModel : IDisposable
     /// <summary>Longest token sequence the model accepts.</summary>
     public int MaxLength => Folder.Manifest.MaxLength;
 
-    internal ModelFolder Folder { get; }
-    internal CpuSlab Slab { get; }
-    internal TextTokenizer Tokenizer { get; }
-    internal int Threads { get; }
+    /// <summary>The weights on their device, their passes and the bound session.</summary>
+    internal ModelEngine Engine { get; }
 
-    /// <summary>Called before anything reads the weights, so a trainer can settle a held-back update.</summary>
-    internal Action? BeforeWeightsRead { get; set; }
+    internal ModelFolder Folder => Engine.Folder;
+    internal TextTokenizer Tokenizer { get; }
+    internal int Threads => Engine.Threads;
+
+    /// <summary>The settled weights in host memory (a held-back update applied; downloaded from a device).</summary>
+    internal CpuSlab ReadWeights() => Engine.Weights.ReadHost();
 
     /// <summary>Scores every candidate of every example and reports accuracy and the task's loss.</summary>
     public EvalResult Evaluate(TaskData data, int batchSize = 16) => Evaluate(data, batchSize, null);
@@ -144,7 +156,7 @@ public sealed class ZoModel : IDisposable
     /// <param name="progress">Called with the number of examples scored so far.</param>
     internal EvalResult Evaluate(TaskData data, int batchSize, Action<int>? progress)
     {
-        BeforeWeightsRead?.Invoke();
+        Engine.Settle();
         return Evaluator.Evaluate(this, data, batchSize, progress);
     }
 
@@ -154,9 +166,9 @@ public sealed class ZoModel : IDisposable
     /// </summary>
     public void Save(string folder)
     {
-        BeforeWeightsRead?.Invoke();
-        if (PeftState is { } p) AdapterFolder.Write(folder, p.BaseFolder, p.Identity, p.Options, Slab);
-        else Folder.SaveWithWeights(folder, Slab);
+        var weights = ReadWeights();
+        if (PeftState is { } p) AdapterFolder.Write(folder, p.BaseFolder, p.Identity, p.Options, weights);
+        else Folder.SaveWithWeights(folder, weights);
     }
 
     /// <summary>
@@ -164,11 +176,7 @@ public sealed class ZoModel : IDisposable
     /// weights as initializers, no scoring head) plus its tokenizer files, loadable by plain ONNX Runtime.
     /// </summary>
     /// <param name="mergeLora">LoRA: fold (α/r)·B·A into the base weights (true) or keep the low-rank branch in the graph.</param>
-    public ExportReport Export(string folder, bool mergeLora = true)
-    {
-        BeforeWeightsRead?.Invoke();
-        return ModelExporter.Export(this, folder, mergeLora);
-    }
+    public ExportReport Export(string folder, bool mergeLora = true) => ModelExporter.Export(this, folder, mergeLora);
 
     /// <summary>The task's examples tokenized for this model (cached per data set).</summary>
     internal EncodedExample[] Encode(TaskData data)
@@ -179,23 +187,10 @@ public sealed class ZoModel : IDisposable
         return encoded;
     }
 
-    /// <summary>A scoring session able to run at least rows × seq; recreated (rarely) when a batch outgrows it.</summary>
-    internal ScoringSession Session(int rows, int seq)
-    {
-        if (_session is { } s && s.MaxRows >= rows && s.MaxSeq >= seq) return s;
-        int maxRows = Math.Max(rows, _session?.MaxRows ?? 0);
-        int maxSeq = Math.Min(MaxLength, Math.Max(seq, _session?.MaxSeq ?? 0));
-        _session?.Dispose();
-        _session = null;
-        _session = new ScoringSession(Folder, Slab, Device, maxRows, maxSeq, Threads);
-        return _session;
-    }
+    /// <summary>A scoring session over the model's weights able to run at least rows × seq.</summary>
+    internal ScoringSession Session(int rows, int seq) => Engine.Session(rows, seq);
 
-    public void Dispose()
-    {
-        _session?.Dispose();
-        Slab.Dispose();
-    }
+    public void Dispose() => Engine.Dispose();
 }
 
 /// <summary>What a PEFT model was built from: the untouched base folder, its hashes, the scheme, and where it was opened.</summary>

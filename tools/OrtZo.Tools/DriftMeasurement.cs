@@ -38,23 +38,15 @@ internal static class DriftMeasurement
     public static DriftReport OrtZo(DType dtype, float[] initial, int steps, float epsilon, int threads = 2)
     {
         var slab = CpuSlab.Allocate(SlabLayout.Create([new TensorSpec("w", dtype, [initial.Length])]));
-        try
-        {
-            slab.WriteFloat32(0, initial);
-            var original = slab.ReadFloat32(0);
-            var tensor = new TrainableTensor { Slot = slab.Layout.Slots[0], Mask = MaskKind.Dense, Group = "all" };
-            using var buffers = new WeightBuffers(slab, [tensor], 0);
-            using var runner = new CpuPassRunner(buffers, threads);
-            var step = new ZoStep(new WeightPasses(runner), new ZoSettings { MasterSeed = 1, Epsilon = epsilon }, [[0]]);
-            var probe = new ConstantProbe();
-            for (int t = 0; t < steps; t++) step.Run(t, 0f, probe);
-            step.Settle();
-            return Compare(dtype, steps, original, slab.ReadFloat32(0));
-        }
-        finally
-        {
-            slab.Dispose();
-        }
+        slab.WriteFloat32(0, initial);
+        var original = slab.ReadFloat32(0);
+        using var backend = new CpuWeightBackend(slab, threads);
+        var tensor = new TrainableTensor { Slot = slab.Layout.Slots[0], Mask = MaskKind.Dense, Group = "all" };
+        using var engine = TrainingEngine.Create(backend, [tensor], 0, new ZoSettings { MasterSeed = 1, Epsilon = epsilon }, [[0]]);
+        var losses = new ConstantLosses();
+        for (int t = 0; t < steps; t++) engine.Step.Run(t, 0f, losses);
+        engine.Settle();
+        return Compare(dtype, steps, original, slab.ReadFloat32(0));
     }
 
     /// <summary>MeZO's large_models loop with lr = 0: per step, param += s·z·ε for s = +1, −2, +1 in the param dtype.</summary>
@@ -115,8 +107,8 @@ internal static class DriftMeasurement
         _ => throw new NotSupportedException(dtype.ToString()),
     };
 
-    private sealed class ConstantProbe : ILossProbe
+    private sealed class ConstantLosses : IStepLosses
     {
-        public double Loss() => 1.0;
+        public double Loss(long step, int probe) => 1.0;
     }
 }

@@ -1,5 +1,6 @@
 using OrtZo.Distributed.Coordinator;
 using OrtZo.Distributed.Protocol;
+using OrtZo.Engine;
 using OrtZo.Training;
 
 namespace OrtZo.Distributed.Worker;
@@ -8,9 +9,11 @@ namespace OrtZo.Distributed.Worker;
 /// A replica's probe losses. For a committed step they come from the log (catch-up: no forward pass). For the
 /// step in progress the worker scores the micro-batches the coordinator hands it, reports them, and waits
 /// until the phase's loss is known — so every replica, busy or idle, feeds ZoStep the same numbers in the
-/// same order and applies the same weight operations.
+/// same order and applies the same weight operations. One per joined replica: it scores through that replica's
+/// trainer.
 /// </summary>
-internal sealed class ReplicaLossSource(RetriedCalls rpc, IRunCoordinator coordinator, string worker, WorkerHooks? hooks, TimeSpan maxPoll) : IStepLossSource
+internal sealed class ReplicaLossSource(RetriedCalls rpc, IRunCoordinator coordinator, string worker, WorkerHooks? hooks, TimeSpan maxPoll,
+    MicroBatchScorer scorer) : IStepLosses
 {
     private const int LogPageSteps = 1024;
     private readonly Dictionary<long, StepEntry> _log = new();
@@ -19,7 +22,7 @@ internal sealed class ReplicaLossSource(RetriedCalls rpc, IRunCoordinator coordi
     public long MicroBatchesEvaluated { get; private set; }
     public long StepsReplayed { get; private set; }
 
-    public double Loss(long step, int probe, IMicroBatchScorer scorer)
+    public double Loss(long step, int probe)
     {
         if (probe == 0) StartStep(step);
         if (_log.TryGetValue(step, out var entry)) return Logged(entry, probe);
@@ -36,24 +39,24 @@ internal sealed class ReplicaLossSource(RetriedCalls rpc, IRunCoordinator coordi
             entry.Losses.CopyTo(losses);
             return;
         }
-        foreach (int probe in _pending) losses[probe] = Follow(step, probe, scorer: null)!.Value;
+        foreach (int probe in _pending) losses[probe] = Follow(step, probe, scoring: null)!.Value;
         _pending.Clear();
     }
 
     // Follows the coordinator's directives for one probe point until its loss is known. With a scorer the
     // replica stands at that point and can evaluate its micro-batches; without one it has moved past it
     // (query-parallel) and only waits. Null: the coordinator said to move on and resolve the loss later.
-    private double? Follow(long step, int probe, IMicroBatchScorer? scorer)
+    private double? Follow(long step, int probe, MicroBatchScorer? scoring)
     {
         int wait = 1;
         while (true)
         {
-            var d = rpc.Call(() => coordinator.Poll(new WorkerPosition(worker, step, probe, Resolving: scorer is null)));
+            var d = rpc.Call(() => coordinator.Poll(new WorkerPosition(worker, step, probe, Resolving: scoring is null)));
             switch (d.Kind)
             {
-                case DirectiveKind.Evaluate when scorer is not null:
+                case DirectiveKind.Evaluate when scoring is not null:
                     if (hooks?.EvaluateDelayMs is > 0 and var delay) rpc.Sleep(delay);
-                    double loss = scorer.Loss(d.MicroBatch);
+                    double loss = scoring.Loss(d.MicroBatch);
                     MicroBatchesEvaluated++;
                     rpc.Call(() => coordinator.Report(new LossReport(worker, step, probe, d.MicroBatch, loss)));
                     wait = 1;
@@ -63,7 +66,7 @@ internal sealed class ReplicaLossSource(RetriedCalls rpc, IRunCoordinator coordi
                 case DirectiveKind.Committed:
                     Fetch(step);
                     return Logged(_log[step], probe);
-                case DirectiveKind.Pass when scorer is not null:
+                case DirectiveKind.Pass when scoring is not null:
                     return null;
                 case DirectiveKind.Wait:
                     rpc.Sleep(wait);

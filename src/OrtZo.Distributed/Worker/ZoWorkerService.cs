@@ -59,7 +59,7 @@ internal sealed class ZoWorkerService(IGrainFactory grains, WorkerOptions option
         var spec = AwaitSpec(rpc, coordinator, runId);
         var inputs = RunInputs.Load(spec);
         var device = ZoDevice.Parse(options.Device);
-        var source = new ReplicaLossSource(rpc, coordinator, options.WorkerId, options.Hooks, options.MaxPollInterval);
+        long evaluated = 0, replayed = 0;
         long total = inputs.Options.TotalSteps;
         for (int joins = 1; ; joins++)
         {
@@ -70,6 +70,7 @@ internal sealed class ZoWorkerService(IGrainFactory grains, WorkerOptions option
             using var trainer = join.Checkpoint is { } m
                 ? ZoTrainer.Resume(m.Folder, model, inputs.Train, inputs.Options)
                 : new ZoTrainer(model, inputs.Train, inputs.Options);
+            var source = new ReplicaLossSource(rpc, coordinator, options.WorkerId, options.Hooks, options.MaxPollInterval, trainer.MicroBatches);
             log.LogInformation("worker {Worker} joined run {Run} at step {Step} (head {Head})", options.WorkerId, runId, trainer.StepIndex, join.Head);
             options.Hooks?.Joined?.Invoke(options.WorkerId, trainer.StepIndex);
             try
@@ -87,12 +88,15 @@ internal sealed class ZoWorkerService(IGrainFactory grains, WorkerOptions option
                 }
                 AwaitDone(rpc, coordinator, spec, trainer, model, total);
                 if (options.SaveReplica) model.Save(Path.Combine(spec.RunDirectory, "replicas", FileName(options.WorkerId)));
-                var result = new ReplicaResult(options.WorkerId, trainer.StepIndex, trainer.WeightsDigest(), source.MicroBatchesEvaluated, source.StepsReplayed, joins);
+                var result = new ReplicaResult(options.WorkerId, trainer.StepIndex, trainer.WeightsDigest(),
+                    evaluated + source.MicroBatchesEvaluated, replayed + source.StepsReplayed, joins);
                 WriteReport(spec.RunDirectory, result);
                 return result;
             }
             catch (ReloadRequiredException e)
             {
+                evaluated += source.MicroBatchesEvaluated;
+                replayed += source.StepsReplayed;
                 log.LogWarning("worker {Worker}: {Reason}; reloading", options.WorkerId, e.Message);
             }
         }

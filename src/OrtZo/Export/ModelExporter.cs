@@ -42,6 +42,7 @@ internal static class ModelExporter
         if (File.Exists(target)) throw new ArgumentException($"{target} is a file; the export goes into a folder", nameof(destination));
 
         var peft = model.PeftState;
+        var tuned = model.ReadWeights();
         var manifest = peft?.BaseFolder.Manifest ?? model.Folder.Manifest;
         string graphPath = peft?.BaseFolder.GraphPath ?? model.Folder.GraphPath;
         var scheme = peft?.Options.Scheme ?? PeftScheme.Full;
@@ -57,8 +58,8 @@ internal static class ModelExporter
         if (peft is null)
         {
             proto = OnnxModelFile.Parse(File.ReadAllBytes(graphPath), graphPath);
-            foreach (var slot in model.Slab.Layout.Slots)
-                weights.Add((slot.Spec.Name, slot.DType, slot.Spec.Shape.ToArray(), model.Slab.Bytes(slot.Index).ToArray()));
+            foreach (var slot in tuned.Layout.Slots)
+                weights.Add((slot.Spec.Name, slot.DType, slot.Spec.Shape.ToArray(), tuned.Bytes(slot.Index).ToArray()));
         }
         else if (merged)
         {
@@ -72,7 +73,7 @@ internal static class ModelExporter
                 {
                     var values = baseWeights.ReadAsFloat32(w.Name);
                     LoraMerge.Apply(values, site.Layout, site.InFeatures, site.OutFeatures,
-                        model.Slab.ReadFloat32(model.Slab.Layout.IndexOf(site.AName)), model.Slab.ReadFloat32(model.Slab.Layout.IndexOf(site.BName)),
+                        tuned.ReadFloat32(tuned.Layout.IndexOf(site.AName)), tuned.ReadFloat32(tuned.Layout.IndexOf(site.BName)),
                         peft.Options.LoraRank, peft.Options.LoraAlpha / peft.Options.LoraRank);
                     FloatConversions.FromFloat32(values, entry.Spec.DType, bytes);
                 }
@@ -89,8 +90,8 @@ internal static class ModelExporter
                 var entry = baseWeights!.Get(w.Name);
                 weights.Add((w.Name, entry.Spec.DType, entry.Spec.Shape.ToArray(), baseWeights.GetBytes(entry).ToArray()));
             }
-            foreach (var slot in model.Slab.Layout.Slots)
-                weights.Add((slot.Spec.Name, slot.DType, slot.Spec.Shape.ToArray(), model.Slab.Bytes(slot.Index).ToArray()));
+            foreach (var slot in tuned.Layout.Slots)
+                weights.Add((slot.Spec.Name, slot.DType, slot.Spec.Shape.ToArray(), tuned.Bytes(slot.Index).ToArray()));
         }
 
         RemoveScoringHead(proto, manifest, logits, virtualTokens, graphPath);

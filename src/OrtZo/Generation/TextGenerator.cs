@@ -13,7 +13,7 @@ internal sealed record SamplingOptions(int MaxNewTokens = 50, double Temperature
 
 /// <summary>
 /// Text continuation through the model's own graph (its <c>logits</c> output), with the weights bound from the
-/// same slab the trainer updates, so what a tuned model writes can be read during or after training. Each new
+/// same buffers the trainer updates, so what a tuned model writes can be read during or after training. Each new
 /// token recomputes the whole sequence: the scoring graph has no KV cache, and the models this is for are small.
 /// </summary>
 internal sealed unsafe class TextGenerator : IDisposable
@@ -32,20 +32,13 @@ internal sealed unsafe class TextGenerator : IDisposable
         using var so = ExecutionProviders.CreateSessionOptions(model.Device, model.Threads);
         _session = new InferenceSession(model.Folder.GraphPath, so);
         _binding = _session.CreateIoBinding();
-        var memInfo = ExecutionProviders.WeightMemoryInfo(model.Device);
-        foreach (var slot in model.Slab.Layout.Slots)
-        {
-            var value = OrtValue.CreateTensorValueWithData(memInfo, ScoringSession.ElementType(slot.DType), slot.Spec.Shape.ToArray(),
-                (IntPtr)model.Slab.Pointer(slot.Index), slot.Spec.ByteLength);
-            _weights.Add(value);
-            _binding.BindInput(slot.Spec.Name, value);
-        }
+        _weights.AddRange(WeightBinding.Bind(_binding, model.Engine.Weights.Backend));
     }
 
     /// <summary>Token ids of the continuation of <paramref name="promptIds"/> (the prompt not included).</summary>
     public List<int> Continue(IReadOnlyList<int> promptIds, SamplingOptions options)
     {
-        _model.BeforeWeightsRead?.Invoke();
+        _model.Engine.Settle();
         var manifest = _model.Folder.Manifest;
         var ids = promptIds.ToList();
         if (ids.Count == 0) throw new ArgumentException("the prompt has no tokens (and the tokenizer adds no BOS); give a prompt");

@@ -48,11 +48,11 @@ internal static class ExecutionProviders
         }
     }
 
-    /// <summary>The memory-info that OrtValues over engine-owned weight buffers must carry for this device.</summary>
-    public static OrtMemoryInfo WeightMemoryInfo(ZoDevice device) => device.Kind switch
+    /// <summary>Why a device cannot hold a model's weights in this build (the CUDA backend has not landed).</summary>
+    public static Exception Unavailable(ZoDevice device)
     {
-        DeviceKind.Cpu => OrtMemoryInfo.DefaultInstance,
-        DeviceKind.Cuda => new OrtMemoryInfo("Cuda", OrtAllocatorType.DeviceAllocator, device.Index, OrtMemType.Default),
-        _ => throw new NotSupportedException($"device {device}: no weight memory info in this build"),
-    };
+        Cuda.CudaDriver.EnsureAvailable();
+        return new NotSupportedException(
+            $"device {device}: the CUDA driver is present, but train/eval/bench do not keep weights in CUDA memory yet (see docs/gpu.md; `ortzo gpu-check` runs the CUDA kernels); use --device cpu");
+    }
 }

@@ -1,5 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using OrtZo.Engine;
 using OrtZo.Onnx.Model;
 using OrtZo.Runtime;
 using OrtZo.WeightStore;
@@ -7,7 +8,7 @@ using OrtZo.WeightStore;
 namespace OrtZo.Session;
 
 /// <summary>
-/// An ORT session over a model folder whose weights are graph inputs bound, once, to the engine's slab.
+/// An ORT session over a model folder whose weights are graph inputs bound, once, to the engine's weight buffers.
 ///
 /// Binding contract (ORT's IoBinding): a bound input whose memory already sits where its consumers expect
 /// it is shared, not copied, so writes the engine makes to the slab between runs are seen by the next run
@@ -32,14 +33,14 @@ internal sealed unsafe class ScoringSession : IDisposable
     private readonly GraphInputs _inputs;
     private readonly GraphOutputs _outputs;
 
-    public ScoringSession(ModelFolder folder, CpuSlab slab, ZoDevice device, int maxRows, int maxSeq, int intraOpThreads)
+    public ScoringSession(ModelFolder folder, IWeightBackend weights, ZoDevice device, int maxRows, int maxSeq, int intraOpThreads)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxRows, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSeq, 2);
         if (maxSeq > folder.Manifest.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(maxSeq), $"sequence length {maxSeq} exceeds the model's max_length {folder.Manifest.MaxLength}");
         Folder = folder;
-        Slab = slab;
+        Layout = weights.Layout;
         Device = device;
         MaxRows = maxRows;
         MaxSeq = maxSeq;
@@ -59,14 +60,7 @@ internal sealed unsafe class ScoringSession : IDisposable
         {
             CheckGraph();
             _binding = _session.CreateIoBinding();
-            var memInfo = ExecutionProviders.WeightMemoryInfo(device);
-            foreach (var slot in slab.Layout.Slots)
-            {
-                var value = OrtValue.CreateTensorValueWithData(memInfo, ElementType(slot.DType), slot.Spec.Shape.ToArray(),
-                    (IntPtr)slab.Pointer(slot.Index), slot.Spec.ByteLength);
-                _weightValues.Add(value);
-                _binding.BindInput(slot.Spec.Name, value);
-            }
+            _weightValues.AddRange(WeightBinding.Bind(_binding, weights));
             long cells = checked((long)maxRows * maxSeq);
             _inputIds = new NativeBuffer(cells * sizeof(long));
             _attentionMask = new NativeBuffer(cells * sizeof(long));
@@ -83,7 +77,7 @@ internal sealed unsafe class ScoringSession : IDisposable
     }
 
     public ModelFolder Folder { get; }
-    public CpuSlab Slab { get; }
+    public SlabLayout Layout { get; }
     public ZoDevice Device { get; }
     public int MaxRows { get; }
     public int MaxSeq { get; }
@@ -167,7 +161,7 @@ internal sealed unsafe class ScoringSession : IDisposable
     {
         string file = Folder.GraphPath;
         var inputs = _session.InputMetadata;
-        foreach (var w in Slab.Layout.Slots)
+        foreach (var w in Layout.Slots)
         {
             if (!inputs.TryGetValue(w.Spec.Name, out var meta))
                 throw new ModelFormatException(file, w.Spec.Name, "weight listed in ortzo.json is not a graph input");
@@ -180,10 +174,10 @@ internal sealed unsafe class ScoringSession : IDisposable
         RequireInput(inputs, _inputs.LabelMask, TensorElementType.Float);
         if (_inputs.AttentionMask is { } am) RequireInput(inputs, am, TensorElementType.Int64);
         if (_inputs.PositionIds is { } pi) RequireInput(inputs, pi, TensorElementType.Int64);
-        int expected = Slab.Layout.Slots.Count + 2 + (HasAttentionMask ? 1 : 0) + (HasPositionIds ? 1 : 0);
+        int expected = Layout.Slots.Count + 2 + (HasAttentionMask ? 1 : 0) + (HasPositionIds ? 1 : 0);
         if (inputs.Count != expected)
         {
-            var known = new HashSet<string>(Slab.Layout.Slots.Select(s => s.Spec.Name)) { _inputs.InputIds, _inputs.LabelMask };
+            var known = new HashSet<string>(Layout.Slots.Select(s => s.Spec.Name)) { _inputs.InputIds, _inputs.LabelMask };
             if (_inputs.AttentionMask is { } a) known.Add(a);
             if (_inputs.PositionIds is { } p) known.Add(p);
             var extra = inputs.Keys.Where(k => !known.Contains(k)).ToList();

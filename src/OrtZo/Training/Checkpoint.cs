@@ -16,8 +16,10 @@ internal static class Checkpoint
     public const string OptimizerFile = "optimizer.safetensors";
 
     /// <param name="afterFile">Called with each file's path once written (a seam for crash tests).</param>
-    public static unsafe void Write(string folder, WeightBuffers buffers, RunState state, Action<string>? afterFile = null)
+    public static unsafe void Write(string folder, TrainingEngine engine, RunState state, Action<string>? afterFile = null)
     {
+        engine.Download();
+        var buffers = engine.Buffers;
         ModelFolder.WriteDirectory(folder, temp =>
         {
             buffers.Slab.Save(Path.Combine(temp, WeightsFile), new Dictionary<string, string> { ["step"] = state.Step.ToString() });
@@ -53,16 +55,21 @@ internal static class Checkpoint
         }
     }
 
-    /// <summary>Loads the checkpoint's weights and optimizer buffers into <paramref name="buffers"/>.</summary>
-    public static unsafe void Load(string folder, WeightBuffers buffers)
+    /// <summary>Loads the checkpoint's weights and optimizer state into <paramref name="engine"/> (on its device).</summary>
+    public static unsafe void Load(string folder, TrainingEngine engine)
     {
+        engine.Settle();
+        var buffers = engine.Buffers;
         using (var weights = SafetensorsFile.Open(Path.Combine(folder, WeightsFile)))
             buffers.Slab.CopyFrom(weights);
-        if (buffers.State1 is null) return;
-        string optPath = Path.Combine(folder, OptimizerFile);
-        using var opt = SafetensorsFile.Open(optPath);
-        CopyState(opt, "state1", buffers.State1, buffers.StateLength);
-        if (buffers.State2 is { } s2) CopyState(opt, "state2", s2, buffers.StateLength);
+        if (buffers.State1 is not null)
+        {
+            string optPath = Path.Combine(folder, OptimizerFile);
+            using var opt = SafetensorsFile.Open(optPath);
+            CopyState(opt, "state1", buffers.State1, buffers.StateLength);
+            if (buffers.State2 is { } s2) CopyState(opt, "state2", s2, buffers.StateLength);
+        }
+        engine.Upload();
     }
 
     private static unsafe void CopyState(SafetensorsFile file, string name, NativeBuffer destination, long length)

@@ -41,9 +41,8 @@ internal sealed record RunState
     /// </summary>
     public string? BaseModel { get; init; }
 
-    /// <summary>Best dev loss so far and its step (null without a dev set).</summary>
-    public double? BestDevLoss { get; init; }
-    public long? BestStep { get; init; }
+    /// <summary>The caller's own numbers kept with the checkpoint (the CLI's best dev loss and its step).</summary>
+    public IReadOnlyDictionary<string, double>? Notes { get; init; }
 
     /// <summary>Next example of the data order: Step × BatchSize.</summary>
     public long DataPosition => Step * Options.BatchSize;

@@ -43,7 +43,7 @@ public class ClusterFailureTests
         {
             if (worker != "Silo_1" || steps != 3 || corrupted) return;
             corrupted = true;
-            unsafe { model.Slab.Pointer(0)[0] ^= 1; }
+            unsafe { model.ReadWeights().Pointer(0)[0] ^= 1; }
         };
         run.OnAppended = async (silo, events) =>
         {

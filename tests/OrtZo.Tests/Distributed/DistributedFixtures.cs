@@ -1,3 +1,4 @@
+using OrtZo.Engine;
 using OrtZo.Training;
 
 namespace OrtZo.Tests.Distributed;
@@ -32,23 +33,23 @@ internal static class DistributedFixtures
 }
 
 /// <summary>Scores every micro-batch like the trainer and records each probe point's loss, step by step.</summary>
-internal sealed class RecordingLosses : IStepLossSource
+internal sealed class RecordingLosses(ZoTrainer trainer) : IStepLosses
 {
-    private readonly LocalStepLosses _local = new();
+    private readonly LocalLosses _local = new(trainer.MicroBatches);
 
     public List<List<double>> Steps { get; } = new();
 
-    public double Loss(long step, int probe, IMicroBatchScorer scorer)
+    public double Loss(long step, int probe)
     {
         if (probe == 0) Steps.Add(new List<double>());
-        double loss = _local.Loss(step, probe, scorer);
+        double loss = _local.Loss(step, probe);
         Steps[(int)step].Add(loss);
         return loss;
     }
 }
 
 /// <summary>Returns logged losses without ever scoring: what a catching-up replica does.</summary>
-internal sealed class LoggedLosses(List<List<double>> log) : IStepLossSource
+internal sealed class LoggedLosses(List<List<double>> log) : IStepLosses
 {
-    public double Loss(long step, int probe, IMicroBatchScorer scorer) => log[(int)step][probe];
+    public double Loss(long step, int probe) => log[(int)step][probe];
 }

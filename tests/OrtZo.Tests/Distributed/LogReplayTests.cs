@@ -24,11 +24,12 @@ public class LogReplayTests
     public void ReplayingLoggedLossesEqualsTheSingleProcessRun(ZoOptions options)
     {
         var train = DistributedFixtures.Train();
-        var recorder = new RecordingLosses();
+        RecordingLosses recorder;
         string live;
         using (var model = ZoModel.Open(TestPaths.Stories260k, threads: 1))
         using (var trainer = new ZoTrainer(model, train, options))
         {
+            recorder = new RecordingLosses(trainer);
             for (int i = 0; i < options.TotalSteps; i++)
             {
                 var recorded = trainer.Step(recorder);
@@ -63,8 +64,9 @@ public class LogReplayTests
 
         // the same updates (seed, g) on θ0, without the +εz, −2εz, +εz around each
         using var bare = ZoModel.Open(TestPaths.Stories260k, threads: 1);
-        using var buffers = new WeightBuffers(bare.Slab, TrainingPlan.Tensors(bare.Folder.Manifest, bare.Slab, options), 0);
-        using var runner = new CpuPassRunner(buffers, 1);
+        var engine = bare.Engine.Weights.BeginTraining(TrainingPlan.Tensors(bare.Folder.Manifest, bare.ReadWeights(), options), 0,
+            TrainingPlan.Settings(options), [[.. Enumerable.Range(0, bare.ReadWeights().Layout.Slots.Count)]]);
+        var (buffers, runner) = (engine.Buffers, engine.Runner);
         int[] all = buffers.Trainable.Select(t => t.Slot.Index).ToArray();
         for (int t = 0; t < options.TotalSteps; t++)
         {
@@ -99,7 +101,8 @@ public class LogReplayTests
     private static unsafe float[] Floats(ZoModel model)
     {
         var result = new List<float>();
-        foreach (var slot in model.Slab.Layout.Slots) result.AddRange(model.Slab.ReadFloat32(slot.Index));
+        var weights = model.ReadWeights();
+        foreach (var slot in weights.Layout.Slots) result.AddRange(weights.ReadFloat32(slot.Index));
         return result.ToArray();
     }
 }

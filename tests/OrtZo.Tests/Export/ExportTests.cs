@@ -30,11 +30,11 @@ public class ExportTests
     private static void Perturb(ZoModel model, int seed)
     {
         var random = new Random(seed);
-        foreach (var slot in model.Slab.Layout.Slots)
+        foreach (var slot in model.ReadWeights().Layout.Slots)
         {
-            var values = model.Slab.ReadFloat32(slot.Index);
+            var values = model.ReadWeights().ReadFloat32(slot.Index);
             for (int i = 0; i < values.Length; i++) values[i] += (float)(random.NextDouble() - 0.5) * 0.2f;
-            model.Slab.WriteFloat32(slot.Index, values);
+            model.ReadWeights().WriteFloat32(slot.Index, values);
         }
     }
 

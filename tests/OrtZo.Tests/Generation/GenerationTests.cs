@@ -29,8 +29,8 @@ public class GenerationTests
         Assert.That(generator.Continue(prompt, options with { Seed = 8 }), Is.Not.EqualTo(a));
         // the generator reads the engine's slab in place, like the training session
         var greedy = generator.Continue(prompt, new SamplingOptions(MaxNewTokens: 10));
-        int slot = model.Slab.Layout.IndexOf("model.layers.4.mlp.up_proj.weight");
-        model.Slab.WriteFloat32(slot, model.Slab.ReadFloat32(slot).Select(v => -v).ToArray());
+        int slot = model.ReadWeights().Layout.IndexOf("model.layers.4.mlp.up_proj.weight");
+        model.ReadWeights().WriteFloat32(slot, model.ReadWeights().ReadFloat32(slot).Select(v => -v).ToArray());
         Assert.That(generator.Continue(prompt, new SamplingOptions(MaxNewTokens: 10)), Is.Not.EqualTo(greedy));
     }
 

@@ -34,12 +34,12 @@ public class PeftErrorTests
     {
         string folder = PeftFixtures.TinyGpt(_temp.Path, new TinyGptConfig { Layers = 2, Seed = 2 });
         using var model = ZoModel.Open(folder, threads: 2, peft: new PeftOptions { Scheme = PeftScheme.Lora, CacheFolder = Cache });
-        Assert.That(model.Slab.Layout.Slots.Select(s => s.Spec.Name), Is.EqualTo(new[]
+        Assert.That(model.ReadWeights().Layout.Slots.Select(s => s.Spec.Name), Is.EqualTo(new[]
         {
             "transformer.h.0.attn.c_attn.weight.lora_A", "transformer.h.0.attn.c_attn.weight.lora_B",
             "transformer.h.1.attn.c_attn.weight.lora_A", "transformer.h.1.attn.c_attn.weight.lora_B",
         }));
-        Assert.That(model.Slab.Layout.Slots[1].Spec.Shape, Is.EqualTo(new long[] { 192, 8 }), "B is [out, r] of the fused [64, 192] Conv1D weight");
+        Assert.That(model.ReadWeights().Layout.Slots[1].Spec.Shape, Is.EqualTo(new long[] { 192, 8 }), "B is [out, r] of the fused [64, 192] Conv1D weight");
     }
 
     [Test]
@@ -48,7 +48,7 @@ public class PeftErrorTests
         string folder = PeftFixtures.TorchTinyGpt(_temp.Path);
         using var full = ZoModel.Open(folder, threads: 2);
         using var lora = ZoModel.Open(folder, threads: 2, peft: new PeftOptions { Scheme = PeftScheme.Lora, LoraTargets = ["c_attn", "c_proj"], CacheFolder = Cache });
-        var names = lora.Slab.Layout.Slots.Select(s => s.Spec.Name).ToList();
+        var names = lora.ReadWeights().Layout.Slots.Select(s => s.Spec.Name).ToList();
         Assert.That(names, Has.Count.EqualTo(2 * 2 * 3), "c_attn, attn.c_proj and mlp.c_proj in 2 layers, A and B each");
         Assert.That(names, Has.All.StartWith("onnx::MatMul_"));
         var rows = PeftFixtures.RandomRows(2, 10, 64, seed: 1);
@@ -108,7 +108,7 @@ public class PeftErrorTests
 
         using (var full = ZoModel.Open(baseCopy, threads: 2))
         {
-            full.Slab.WriteFloat32(0, full.Slab.ReadFloat32(0).Select(v => -v).ToArray());
+            full.ReadWeights().WriteFloat32(0, full.ReadWeights().ReadFloat32(0).Select(v => -v).ToArray());
             full.Save(baseCopy);
         }
         var changed = Assert.Throws<ModelFormatException>(() => ZoModel.Open(adapters, threads: 2));

@@ -50,9 +50,9 @@ internal static class PeftFixtures
         var inputs = new Dictionary<string, OrtValue>();
         try
         {
-            foreach (var slot in model.Slab.Layout.Slots)
+            foreach (var slot in model.ReadWeights().Layout.Slots)
                 inputs[slot.Spec.Name] = OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float,
-                    slot.Spec.Shape.ToArray(), (IntPtr)model.Slab.Pointer(slot.Index), slot.Spec.ByteLength);
+                    slot.Spec.Shape.ToArray(), (IntPtr)model.ReadWeights().Pointer(slot.Index), slot.Spec.ByteLength);
             foreach (var (name, value) in DataInputs(manifest.Inputs.InputIds, manifest.Inputs.AttentionMask, manifest.Inputs.PositionIds, rows, positions))
                 inputs[name] = value;
             inputs[manifest.Inputs.LabelMask] = OrtValue.CreateTensorValueFromMemory(new float[rows.Length * rows[0].Length], [rows.Length, rows[0].Length]);

@@ -58,7 +58,7 @@ public class PeftTrainingTests
         {
             using (var trainer = new ZoTrainer(model, train, options))
                 for (int i = 0; i < 8; i++) straightLosses.Add(trainer.Step().Loss);
-            straight = model.Slab.Bytes(0).ToArray().Concat(Enumerable.Range(1, model.Slab.Layout.Slots.Count - 1).SelectMany(s => model.Slab.Bytes(s).ToArray())).ToArray();
+            straight = model.ReadWeights().Bytes(0).ToArray().Concat(Enumerable.Range(1, model.ReadWeights().Layout.Slots.Count - 1).SelectMany(s => model.ReadWeights().Bytes(s).ToArray())).ToArray();
         }
         string checkpoint = Path.Combine(_temp.Path, "adam-checkpoint");
         var resumedLosses = new List<double>();
@@ -77,7 +77,7 @@ public class PeftTrainingTests
                 Assert.That(trainer.StepIndex, Is.EqualTo(4));
                 for (int i = 0; i < 4; i++) resumedLosses.Add(trainer.Step().Loss);
             }
-            var resumed = Enumerable.Range(0, model.Slab.Layout.Slots.Count).SelectMany(s => model.Slab.Bytes(s).ToArray()).ToArray();
+            var resumed = Enumerable.Range(0, model.ReadWeights().Layout.Slots.Count).SelectMany(s => model.ReadWeights().Bytes(s).ToArray()).ToArray();
             Assert.That(resumedLosses, Is.EqualTo(straightLosses), "every step's loss, bit for bit");
             Assert.That(resumed, Is.EqualTo(straight), "adapters after 8 steps, bit for bit");
         }
@@ -104,7 +104,7 @@ public class PeftTrainingTests
         Export.ExportTests.CopyFolder(TestPaths.Stories260k, changed);
         using (var full = ZoModel.Open(changed, threads: 2))
         {
-            full.Slab.WriteFloat32(1, full.Slab.ReadFloat32(1).Select(v => v * 1.01f).ToArray());
+            full.ReadWeights().WriteFloat32(1, full.ReadWeights().ReadFloat32(1).Select(v => v * 1.01f).ToArray());
             full.Save(changed + "-saved");
         }
         using (var otherBase = ZoModel.Open(changed + "-saved", threads: 2, peft: Options(PeftScheme.Lora)))

@@ -32,8 +32,8 @@ public class PrefixTests
         using var model = ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: Prefix(PrefixInit.Random, tokens: 3) with { RandomInitStd = 0.5 });
         var checkpoint = PrefixLlamaReference.FromFolder(TestPaths.Stories260k, heads: 8, kvHeads: 4);
         Assert.That(model.ParameterCount, Is.EqualTo(checkpoint.Layers * 2 * 3 * checkpoint.KvDim), "keys and values [3, Hkv·Dh] per layer");
-        var keys = Enumerable.Range(0, checkpoint.Layers).Select(l => model.Slab.ReadFloat32(model.Slab.Layout.IndexOf(PrefixRewrite.KeysName(l)))).ToArray();
-        var values = Enumerable.Range(0, checkpoint.Layers).Select(l => model.Slab.ReadFloat32(model.Slab.Layout.IndexOf(PrefixRewrite.ValuesName(l)))).ToArray();
+        var keys = Enumerable.Range(0, checkpoint.Layers).Select(l => model.ReadWeights().ReadFloat32(model.ReadWeights().Layout.IndexOf(PrefixRewrite.KeysName(l)))).ToArray();
+        var values = Enumerable.Range(0, checkpoint.Layers).Select(l => model.ReadWeights().ReadFloat32(model.ReadWeights().Layout.IndexOf(PrefixRewrite.ValuesName(l)))).ToArray();
         var rows = PeftFixtures.RandomRows(3, 12, 512, seed: 9);
         var scores = PeftFixtures.Scores(model, rows);
         double worst = 0, prefixEffect = double.PositiveInfinity;
@@ -57,8 +57,8 @@ public class PrefixTests
         using var model = ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: options);
         var c = PrefixLlamaReference.FromFolder(TestPaths.Stories260k, heads: 8, kvHeads: 4);
         long[] ids = AdapterInit.TokenIds(options.InitSeed, "prefix.token_ids", 5, 512);
-        var keys = model.Slab.ReadFloat32(model.Slab.Layout.IndexOf(PrefixRewrite.KeysName(0)));
-        var values = model.Slab.ReadFloat32(model.Slab.Layout.IndexOf(PrefixRewrite.ValuesName(0)));
+        var keys = model.ReadWeights().ReadFloat32(model.ReadWeights().Layout.IndexOf(PrefixRewrite.KeysName(0)));
+        var values = model.ReadWeights().ReadFloat32(model.ReadWeights().Layout.IndexOf(PrefixRewrite.ValuesName(0)));
         // Layer 0 before attention: k = rope(Wk · rms(embed[id]), p), v = Wv · rms(embed[id]).
         double worst = 0;
         for (int p = 0; p < 5; p++)

@@ -37,13 +37,13 @@ public class BoundWeightsTests
         const int rows = 4, seq = 16;
         FillBatch(model, rows, seq);
         var before = Score(model, rows, seq);
-        int slot = model.Slab.Layout.IndexOf("model.layers.2.mlp.down_proj.weight");
-        var original = model.Slab.ReadFloat32(slot);
+        int slot = model.ReadWeights().Layout.IndexOf("model.layers.2.mlp.down_proj.weight");
+        var original = model.ReadWeights().ReadFloat32(slot);
         var edited = original.Select(v => v * 1.5f).ToArray();
-        model.Slab.WriteFloat32(slot, edited);
+        model.ReadWeights().WriteFloat32(slot, edited);
         var after = Score(model, rows, seq);
         Assert.That(after, Is.Not.EqualTo(before), "editing a matrix in the slab must change the next forward");
-        model.Slab.WriteFloat32(slot, original);
+        model.ReadWeights().WriteFloat32(slot, original);
         Assert.That(Score(model, rows, seq), Is.EqualTo(before), "restoring the bytes restores the scores exactly");
     }
 
@@ -55,12 +55,12 @@ public class BoundWeightsTests
         const int rows = 2, seq = 16;
         FillBatch(model, rows, seq);
         var before = Score(model, rows, seq);
-        foreach (var slot in model.Slab.Layout.Slots)
+        foreach (var slot in model.ReadWeights().Layout.Slots)
         {
-            var original = model.Slab.ReadFloat32(slot.Index);
-            model.Slab.WriteFloat32(slot.Index, original.Select((v, i) => v + (i % 2 == 0 ? 0.05f : -0.05f)).ToArray());
+            var original = model.ReadWeights().ReadFloat32(slot.Index);
+            model.ReadWeights().WriteFloat32(slot.Index, original.Select((v, i) => v + (i % 2 == 0 ? 0.05f : -0.05f)).ToArray());
             Assert.That(Score(model, rows, seq), Is.Not.EqualTo(before), $"{slot.Spec.Name} does not reach the forward");
-            model.Slab.WriteFloat32(slot.Index, original);
+            model.ReadWeights().WriteFloat32(slot.Index, original);
         }
     }
 
@@ -74,7 +74,7 @@ public class BoundWeightsTests
         // The same graph with the weights as initializers (as a plain export has them), each overridden by an
         // OrtValue over the slab through AddInitializer.
         var proto = OrtZo.Onnx.OnnxModelFile.Parse(File.ReadAllBytes(model.Folder.GraphPath), "graph");
-        foreach (var s in model.Slab.Layout.Slots)
+        foreach (var s in model.ReadWeights().Layout.Slots)
         {
             var input = proto.Graph.Input.Single(i => i.Name == s.Spec.Name);
             proto.Graph.Input.Remove(input);
@@ -85,9 +85,9 @@ public class BoundWeightsTests
         string graphPath = Path.Combine(Path.GetTempPath(), $"ortzo-init-{Guid.NewGuid():N}.onnx");
         File.WriteAllBytes(graphPath, Google.Protobuf.MessageExtensions.ToByteArray(proto));
         using var so = new SessionOptions();
-        var values = model.Slab.Layout.Slots.Select(s => OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float,
-            s.Spec.Shape.ToArray(), (IntPtr)model.Slab.Pointer(s.Index), s.Spec.ByteLength)).ToList();
-        foreach (var (s, value) in model.Slab.Layout.Slots.Zip(values)) so.AddInitializer(s.Spec.Name, value);
+        var values = model.ReadWeights().Layout.Slots.Select(s => OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float,
+            s.Spec.Shape.ToArray(), (IntPtr)model.ReadWeights().Pointer(s.Index), s.Spec.ByteLength)).ToList();
+        foreach (var (s, value) in model.ReadWeights().Layout.Slots.Zip(values)) so.AddInitializer(s.Spec.Name, value);
         using var session = new InferenceSession(graphPath, so);
         File.Delete(graphPath);
         var bound = model.Session(rows, seq);
@@ -100,12 +100,12 @@ public class BoundWeightsTests
             return outputs[0].GetTensorDataAsSpan<float>()[0];
         }
         float before = RunInitializerSession();
-        int slot = model.Slab.Layout.IndexOf("model.layers.2.mlp.down_proj.weight");
-        var original = model.Slab.ReadFloat32(slot);
-        model.Slab.WriteFloat32(slot, original.Select(v => v * 1.5f).ToArray());
+        int slot = model.ReadWeights().Layout.IndexOf("model.layers.2.mlp.down_proj.weight");
+        var original = model.ReadWeights().ReadFloat32(slot);
+        model.ReadWeights().WriteFloat32(slot, original.Select(v => v * 1.5f).ToArray());
         float after = RunInitializerSession();
         float boundAfter = Score(model, rows, seq)[0];
-        model.Slab.WriteFloat32(slot, original);
+        model.ReadWeights().WriteFloat32(slot, original);
         foreach (var v in values) v.Dispose();
         Assert.That(after, Is.EqualTo(before), "the initializer session did not see the edit (prepacked copy)");
         Assert.That(boundAfter, Is.Not.EqualTo(before), "the bound-input session did");
@@ -150,8 +150,8 @@ public class BoundWeightsTests
                     ["attention_mask"] = OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(1L, t).ToArray(), [1, t]),
                     ["label_mask"] = OrtValue.CreateTensorValueFromMemory(new float[t], [1, t]),
                 };
-                foreach (var slot in model.Slab.Layout.Slots)
-                    feeds[slot.Spec.Name] = OrtValue.CreateTensorValueFromMemory(model.Slab.ReadFloat32(slot.Index), slot.Spec.Shape.ToArray());
+                foreach (var slot in model.ReadWeights().Layout.Slots)
+                    feeds[slot.Spec.Name] = OrtValue.CreateTensorValueFromMemory(model.ReadWeights().ReadFloat32(slot.Index), slot.Spec.Shape.ToArray());
                 using var outputs = session.Run(new RunOptions(), feeds, ["logits"]);
                 var logits = outputs[0].GetTensorDataAsSpan<float>();
                 int vocab = logits.Length / t;

@@ -19,15 +19,16 @@ public class GradientAgreementTests
         using var model = ZoModel.Open(TestPaths.Stories260k, threads: 2);
         var data = TaskData.Load(DemoTask, "jsonl");
         var probe = new ModelProbe(model, data, [0, 1, 2, 3]);
-        int slot = model.Slab.Layout.IndexOf(tensorName);
-        var tensors = model.Slab.Layout.Slots.Select(s => new TrainableTensor
+        var weights = model.ReadWeights();   // the CPU backend's live memory: writes below are what the next forward sees
+        int slot = weights.Layout.IndexOf(tensorName);
+        var tensors = weights.Layout.Slots.Select(s => new TrainableTensor
         {
             Slot = s,
             Mask = s.Index == slot ? mask : MaskKind.Frozen,
-            Threshold = s.Index == slot && mask == MaskKind.Magnitude ? MagnitudeThreshold.Compute(model.Slab.ReadFloat32(s.Index), sparsity) : 0f,
+            Threshold = s.Index == slot && mask == MaskKind.Magnitude ? MagnitudeThreshold.Compute(weights.ReadFloat32(s.Index), sparsity) : 0f,
             Group = "all",
         }).ToList();
-        var w = model.Slab.ReadFloat32(slot);
+        var w = weights.ReadFloat32(slot);
         int n = w.Length;
 
         // ground truth: central differences with h = 1e-3 on every coordinate that moves
@@ -39,19 +40,18 @@ public class GradientAgreementTests
             if (mask == MaskKind.Magnitude && MathF.Abs(w[i]) > threshold) continue;
             var plus = (float[])w.Clone();
             plus[i] += h;
-            model.Slab.WriteFloat32(slot, plus);
-            double lp = probe.Loss();
+            weights.WriteFloat32(slot, plus);
+            double lp = probe.Loss(0, 0);
             var minus = (float[])w.Clone();
             minus[i] -= h;
-            model.Slab.WriteFloat32(slot, minus);
-            double lm = probe.Loss();
+            weights.WriteFloat32(slot, minus);
+            double lm = probe.Loss(0, 0);
             fd[i] = (lp - lm) / ((double)plus[i] - minus[i]);
         }
-        model.Slab.WriteFloat32(slot, w);
+        weights.WriteFloat32(slot, w);
 
-        using var buffers = new WeightBuffers(model.Slab, tensors, 1);
-        using var runner = new CpuPassRunner(buffers, 2);
-        var step = new ZoStep(new WeightPasses(runner), new ZoSettings { MasterSeed = 3, Epsilon = 1e-3f, Rule = UpdateRule.Momentum, Beta1 = 1f }, [[slot]]);
+        var engine = model.Engine.Weights.BeginTraining(tensors, 1, new ZoSettings { MasterSeed = 3, Epsilon = 1e-3f, Rule = UpdateRule.Momentum, Beta1 = 1f }, [[slot]]);
+        var (buffers, step) = (engine.Buffers, engine.Step);
         var moves = w.Select(v => mask != MaskKind.Magnitude || MathF.Abs(v) <= tensors[slot].Threshold).ToArray();
         var curve = new List<(int, double)>();
         var estimate = new double[n];
@@ -60,13 +60,13 @@ public class GradientAgreementTests
             step.Run(t, 0f, probe);
             if ((t + 1) % (samples / 8) == 0)
             {
-                step.Settle();
+                engine.Settle();
                 var sum = new ReadOnlySpan<float>(buffers.State1Pointer + tensors[slot].StateBase, n);
                 for (int i = 0; i < n; i++) estimate[i] = sum[i] / (double)(t + 1);
                 curve.Add((t + 1, Cosine(estimate, fd, moves)));
             }
         }
-        step.Settle();
+        engine.Settle();
         return (estimate, fd, moves, curve);
     }
 

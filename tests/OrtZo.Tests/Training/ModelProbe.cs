@@ -5,7 +5,7 @@ using OrtZo.Engine;
 namespace OrtZo.Tests.Training;
 
 /// <summary>The training loss of one fixed batch of a task at the model's current weights.</summary>
-internal sealed class ModelProbe : ILossProbe
+internal sealed class ModelProbe : IStepLosses
 {
     private readonly ScoringSession _session;
     private readonly ScoringRow[] _rows;
@@ -25,7 +25,7 @@ internal sealed class ModelProbe : ILossProbe
             _session.LabelMask(_shape.Rows, _shape.SequenceLength), _rows);
     }
 
-    public double Loss()
+    public double Loss(long step, int probe)
     {
         _session.Run(_shape.Rows, _shape.SequenceLength);
         return TaskLoss.Compute(_classification, _rows, _session.SumLogprob(_shape.Rows), _session.MeanLogprob(_shape.Rows));

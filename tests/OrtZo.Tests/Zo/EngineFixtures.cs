@@ -84,10 +84,15 @@ internal static class EngineFixtures
     public static int[] AllSlots(WeightBuffers b) => b.Trainable.Select(t => t.Slot.Index).ToArray();
 }
 
-/// <summary>Runs every pass on the scalar reference (for parity with the SIMD runner through WeightPasses/ZoStep).</summary>
-internal sealed class ScalarRunner(WeightBuffers buffers) : IPassRunner
+/// <summary>The engine wired the one way the product wires it, over a slab the test keeps owning.</summary>
+internal static class TestEngines
 {
-    public WeightBuffers Buffers { get; } = buffers;
-    public void Run(IReadOnlyList<PassSegment> segments) => OrtZo.Engine.Reference.ScalarPassRunner.Run(Buffers, segments);
-    public void Dispose() { }
+    public static TrainingEngine Create(CpuSlab slab, IReadOnlyList<TrainableTensor> tensors, int stateBuffers, ZoSettings settings,
+        IReadOnlyList<IReadOnlyList<int>>? blocks = null, CpuKernels kernels = CpuKernels.Simd) =>
+        TrainingEngine.Create(new CpuWeightBackend(slab, threads: 2, kernels), tensors, stateBuffers, settings,
+            blocks ?? [tensors.Where(t => t.IsTrainable).Select(t => t.Slot.Index).ToArray()]);
+
+    /// <summary>A bare pass runner (no step) over the slab, for tests that issue passes themselves.</summary>
+    public static IPassRunner Runner(CpuSlab slab, IReadOnlyList<TrainableTensor> tensors, int stateBuffers, CpuKernels kernels = CpuKernels.Simd) =>
+        new CpuWeightBackend(slab, threads: 2, kernels).CreateRunner(tensors, stateBuffers);
 }

@@ -7,7 +7,7 @@ namespace OrtZo.Tests.Zo;
 /// L(w) = Σ a_i·(w_i − b_i)² over every slab element, evaluated in double from the slab's current contents:
 /// a loss whose exact gradient 2·a_i·(w_i − b_i) is known, for testing the estimator without a model.
 /// </summary>
-internal sealed class QuadraticProbe : ILossProbe
+internal sealed class QuadraticProbe : IStepLosses
 {
     private readonly CpuSlab _slab;
     private readonly double[][] _a, _b;
@@ -25,7 +25,7 @@ internal sealed class QuadraticProbe : ILossProbe
     /// <summary>Returns NaN on these call numbers (0-based), to exercise the skip path.</summary>
     public HashSet<int> NanCalls { get; } = new();
 
-    public double Loss()
+    public double Loss(long step, int probe)
     {
         int call = Calls++;
         if (NanCalls.Contains(call)) return double.NaN;

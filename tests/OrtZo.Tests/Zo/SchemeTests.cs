@@ -11,17 +11,17 @@ public class SchemeTests
     /// At every forward, records which tensors are away from the weights the step started from by more than
     /// restore rounding (an offset or an update moves weights by ~1e-3 here; an inexact restore by an ulp).
     /// </summary>
-    private sealed class BlockWatcher(CpuSlab slab, QuadraticProbe inner) : ILossProbe
+    private sealed class BlockWatcher(CpuSlab slab, QuadraticProbe inner) : IStepLosses
     {
         public float[][] Start = [];
         public List<int[]> Changed { get; } = new();
 
-        public double Loss()
+        public double Loss(long step, int probe)
         {
             Changed.Add(slab.Layout.Slots
                 .Where(s => slab.ReadFloat32(s.Index).Zip(Start[s.Index]).Max(p => MathF.Abs(p.First - p.Second)) > 1e-5f)
                 .Select(s => s.Index).ToArray());
-            return inner.Loss();
+            return inner.Loss(step, probe);
         }
     }
 
@@ -33,14 +33,14 @@ public class SchemeTests
         var slab = EngineFixtures.RandomSlab(DType.F32, 4);
         using var _ = slab;
         // three blocks: slots {0,3,6}, {1,4,7}, {2,5}
-        using var buffers = new WeightBuffers(slab, EngineFixtures.Tensors(slab, [MaskKind.Dense]), 0);
-        using var runner = new CpuPassRunner(buffers, 2);
-        var blocks = buffers.Tensors.GroupBy(t => t.Group).OrderBy(g => g.Key).Select(g => (IReadOnlyList<int>)g.Select(t => t.Slot.Index).ToArray()).ToList();
-        var step = new ZoStep(new WeightPasses(runner), new ZoSettings { MasterSeed = 2, Blocks = mode }, blocks);
+        var tensors = EngineFixtures.Tensors(slab, [MaskKind.Dense]);
+        var blocks = tensors.GroupBy(t => t.Group).OrderBy(g => g.Key).Select(g => (IReadOnlyList<int>)g.Select(t => t.Slot.Index).ToArray()).ToList();
+        using var engine = TestEngines.Create(slab, tensors, 0, new ZoSettings { MasterSeed = 2, Blocks = mode }, blocks);
+        var step = engine.Step;
         var watcher = new BlockWatcher(slab, new QuadraticProbe(slab, 1));
         for (int t = 0; t < 3; t++)
         {
-            step.Settle();
+            engine.Settle();
             watcher.Start = slab.Layout.Slots.Select(s => slab.ReadFloat32(s.Index)).ToArray();
             watcher.Changed.Clear();
             step.Run(t, 0.01f, watcher);
@@ -64,10 +64,9 @@ public class SchemeTests
         {
             var slab = EngineFixtures.RandomSlab(DType.F32, 2);
             using var _ = slab;
-            using var buffers = new WeightBuffers(slab, EngineFixtures.Tensors(slab, [MaskKind.Random], keep: keep), 0);
-            using var runner = new CpuPassRunner(buffers, 2);
             var before = slab.Layout.Slots.Select(s => slab.ReadFloat32(s.Index)).ToArray();
-            var zo = new ZoStep(new WeightPasses(runner), new ZoSettings { MasterSeed = 9, MaskResampleSteps = resample }, [EngineFixtures.AllSlots(buffers)]);
+            using var engine = TestEngines.Create(slab, EngineFixtures.Tensors(slab, [MaskKind.Random], keep: keep), 0, new ZoSettings { MasterSeed = 9, MaskResampleSteps = resample });
+            var zo = engine.Step;
             var probe = new QuadraticProbe(slab, 1);
             // run only the perturbations of that step (lr 0): the moved elements are the mask
             zo.Run(stepIndex, 0f, new Capture(slab, before, probe, out var moved));
@@ -86,21 +85,21 @@ public class SchemeTests
         Assert.That(Moved(4, 8), Is.Not.EquivalentTo(Moved(4, 7)), "redrawn when the window changes");
     }
 
-    private sealed class Capture : ILossProbe
+    private sealed class Capture : IStepLosses
     {
         private readonly CpuSlab _slab;
         private readonly float[][] _before;
-        private readonly ILossProbe _inner;
+        private readonly IStepLosses _inner;
         private readonly HashSet<long> _moved;
         private bool _done;
 
-        public Capture(CpuSlab slab, float[][] before, ILossProbe inner, out HashSet<long> moved)
+        public Capture(CpuSlab slab, float[][] before, IStepLosses inner, out HashSet<long> moved)
         {
             (_slab, _before, _inner) = (slab, before, inner);
             moved = _moved = new HashSet<long>();
         }
 
-        public double Loss()
+        public double Loss(long step, int probe)
         {
             if (!_done)
             {
@@ -112,7 +111,7 @@ public class SchemeTests
                 }
                 _done = true;
             }
-            return _inner.Loss();
+            return _inner.Loss(step, probe);
         }
     }
 

@@ -17,25 +17,24 @@ public class ZoStepTests
         WeightDecay = 0.01f,
     };
 
-    private static List<IReadOnlyList<int>> Blocks(WeightBuffers b) =>
-        b.Tensors.GroupBy(t => t.Group).Select(g => (IReadOnlyList<int>)g.Select(t => t.Slot.Index).ToList()).ToList();
+    private static List<IReadOnlyList<int>> Blocks(IReadOnlyList<TrainableTensor> tensors) =>
+        tensors.GroupBy(t => t.Group).Select(g => (IReadOnlyList<int>)g.Select(t => t.Slot.Index).ToList()).ToList();
 
     /// <summary>Runs <paramref name="steps"/> steps; when <paramref name="settleEvery"/> &gt; 0, settles (as evaluation and checkpoints do) that often.</summary>
     private static byte[] Run(DType dtype, MaskKind[] kinds, ZoSettings settings, int steps, int settleEvery, bool scalar = false, int stateBuffers = 0)
     {
         var slab = EngineFixtures.RandomSlab(dtype, 17);
         using var _ = slab;
-        using var buffers = new WeightBuffers(slab, EngineFixtures.Tensors(slab, kinds), stateBuffers);
-        using IPassRunner runner = scalar ? new ScalarRunner(buffers) : new CpuPassRunner(buffers, 2);
-        var passes = new WeightPasses(runner);
-        var step = new ZoStep(passes, settings, Blocks(buffers));
+        var tensors = EngineFixtures.Tensors(slab, kinds);
+        using var engine = TestEngines.Create(slab, tensors, stateBuffers, settings, Blocks(tensors), scalar ? CpuKernels.Reference : CpuKernels.Simd);
+        var (buffers, step) = (engine.Buffers, engine.Step);
         var probe = new QuadraticProbe(slab, 3);
         for (int t = 0; t < steps; t++)
         {
             step.Run(t, 0.05f, probe);
-            if (settleEvery > 0 && (t + 1) % settleEvery == 0) step.Settle();
+            if (settleEvery > 0 && (t + 1) % settleEvery == 0) engine.Settle();
         }
-        step.Settle();
+        engine.Settle();
         return EngineFixtures.Snapshot(buffers);
     }
 
@@ -80,16 +79,15 @@ public class ZoStepTests
     {
         var slab = EngineFixtures.RandomSlab(DType.F32, 1);
         using var _ = slab;
-        using var buffers = new WeightBuffers(slab, EngineFixtures.Tensors(slab, [MaskKind.Dense]), 0);
-        using var runner = new CpuPassRunner(buffers, 2);
-        var passes = new WeightPasses(runner);
-        var step = new ZoStep(passes, Settings(), Blocks(buffers));
+        var tensors = EngineFixtures.Tensors(slab, [MaskKind.Dense]);
+        using var engine = TestEngines.Create(slab, tensors, 0, Settings(), Blocks(tensors));
+        var (passes, step) = (engine.Passes, engine.Step);
         var probe = new QuadraticProbe(slab, 1);
         for (int t = 0; t < 10; t++) step.Run(t, 0.01f, probe);
         // step 0 opens with a plain perturbation pass; every later step fuses the previous update into its opening pass
         Assert.That(passes.PassCount, Is.EqualTo(1 + 10 + 9));
         Assert.That(probe.Calls, Is.EqualTo(20));
-        step.Settle();
+        engine.Settle();
         Assert.That(passes.PassCount, Is.EqualTo(21));
     }
 
@@ -102,25 +100,25 @@ public class ZoStepTests
             {
                 var slab = EngineFixtures.RandomSlab(DType.F32, 8);
                 using var _ = slab;
-                using var buffers = new WeightBuffers(slab, EngineFixtures.Tensors(slab, [MaskKind.Magnitude, MaskKind.Dense]), 1);
+                var tensors = EngineFixtures.Tensors(slab, [MaskKind.Magnitude, MaskKind.Dense]);
+                using var engine = TestEngines.Create(slab, tensors, 1, Settings(UpdateRule.Momentum), Blocks(tensors));
+                var (buffers, step) = (engine.Buffers, engine.Step);
                 EngineFixtures.RandomizeState(buffers, 2);
-                using var runner = new CpuPassRunner(buffers, 2);
-                var step = new ZoStep(new WeightPasses(runner), Settings(UpdateRule.Momentum), Blocks(buffers));
                 var probe = new QuadraticProbe(slab, 4);
                 probe.NanCalls.Add(nanCall);
                 var outcome = step.Run(0, 0.5f, probe);
                 Assert.That(outcome.Skipped, Is.True);
                 Assert.That(step.UpdatesApplied, Is.Zero);
-                step.Settle();
+                engine.Settle();
                 withNan = EngineFixtures.Snapshot(buffers);
             }
             {
                 // the same step with nothing to update: the restore is the canonical one, with momentum untouched
                 var slab = EngineFixtures.RandomSlab(DType.F32, 8);
                 using var _ = slab;
-                using var buffers = new WeightBuffers(slab, EngineFixtures.Tensors(slab, [MaskKind.Magnitude, MaskKind.Dense]), 1);
+                using var runner = TestEngines.Runner(slab, EngineFixtures.Tensors(slab, [MaskKind.Magnitude, MaskKind.Dense]), 1);
+                var buffers = runner.Buffers;
                 EngineFixtures.RandomizeState(buffers, 2);
-                using var runner = new CpuPassRunner(buffers, 2);
                 var passes = new WeightPasses(runner);
                 var slots = EngineFixtures.AllSlots(buffers);
                 ulong seed = ZoNoise.StepSeed(42, 0, 0), mask = ZoNoise.StepSeed(42, 0, ZoStep.MaskSeedIndex);

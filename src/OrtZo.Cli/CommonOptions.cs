@@ -23,4 +23,8 @@ internal static class CommonOptions
     public static void Apply(ParseResult result) => Runtime.OrtLibrary.Initialize(result.GetValue(OrtLibrary));
 
     public static ZoDevice ParseDevice(string text) => ZoDevice.Parse(text);
+
+    /// <summary>The path, when it names an existing file; otherwise the usage error naming <paramref name="option"/>.</summary>
+    public static string ExistingFile(string path, string option) =>
+        File.Exists(path) ? path : throw new OrtZoException(OrtZoErrorKind.NotFound, OptionError.UnknownValue, $"{Path.GetFullPath(path)}: no such file (given to {option})", Path.GetFullPath(path), option);
 }

@@ -14,4 +14,4 @@ root.Subcommands.Add(MakeModelCommand.Create());
 root.Subcommands.Add(DoctorCommand.Create());
 root.Subcommands.Add(GpuCheckCommand.Create());
 root.Subcommands.Add(WorkerCommand.Create());
-return CliErrors.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
+return CliErrors.Run(root, args, parse => parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

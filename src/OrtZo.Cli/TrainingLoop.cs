@@ -68,7 +68,8 @@ internal static class TrainingLoop
         ModelFolder.RecoverReplace(checkpointDir);
         bool resuming = run.Resume && File.Exists(Path.Combine(checkpointDir, RunState.FileName));
         if (!run.Resume && File.Exists(Path.Combine(checkpointDir, RunState.FileName)))
-            throw new InvalidOperationException($"{outDir} already holds a run (checkpoint/run.json); pass --resume to continue it or choose another --out");
+            throw CheckpointErrors.Fail(CheckpointError.RunExists, Path.Combine(checkpointDir, RunState.FileName), null,
+                "the output folder already holds a run", hint: "pass --resume to continue it, or choose another --out");
 
         double? bestLoss = null, initialDevLoss = null, initialDevAcc = null, finalDevLoss = null, finalDevAcc = null;
         long? bestStep = null;

@@ -1,7 +1,7 @@
 namespace OrtZo.Cuda;
 
 /// <summary>A CUDA driver call failed: names the call, the CUresult and the driver's own name and text for it.</summary>
-public sealed class CudaException : Exception
+internal sealed class CudaException : Exception
 {
     internal CudaException(string call, int result, string errorName, string description)
         : base($"CUDA driver call {call} failed: {errorName} ({result}): {description}")
@@ -22,4 +22,4 @@ public sealed class CudaException : Exception
 }
 
 /// <summary>The CUDA driver cannot be used on this machine at all (no libcuda.so.1, or no device).</summary>
-public sealed class CudaUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+internal sealed class CudaUnavailableException(string message, Exception? inner = null) : Exception(message, inner);

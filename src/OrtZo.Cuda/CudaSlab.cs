@@ -57,10 +57,10 @@ internal sealed unsafe class CudaSlab : IDisposable
         {
             var entry = file.Get(slot.Spec.Name);
             if (!entry.Spec.Shape.SequenceEqual(slot.Spec.Shape))
-                throw new WeightStoreException(WeightStoreError.ShapeMismatch, file.FilePath, slot.Spec.Name,
+                throw WeightStoreErrors.Fail(WeightStoreError.ShapeMismatch, file.FilePath, slot.Spec.Name,
                     $"shape {entry.Spec.ShapeText} in the file, {slot.Spec.ShapeText} expected");
             if (entry.Spec.DType != slot.DType)
-                throw new WeightStoreException(WeightStoreError.DTypeMismatch, file.FilePath, slot.Spec.Name,
+                throw WeightStoreErrors.Fail(WeightStoreError.DTypeMismatch, file.FilePath, slot.Spec.Name,
                     $"{entry.Spec.DType.ToSafetensorsName()} in the file, {slot.DType.ToSafetensorsName()} expected (convert on the host first)");
             CopyToDevice(file.GetPointer(entry), slot.Spec.ByteLength, slot.ByteOffset);
         }

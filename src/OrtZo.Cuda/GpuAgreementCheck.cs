@@ -7,7 +7,7 @@ using OrtZo.Engine.Reference;
 namespace OrtZo.Cuda;
 
 /// <summary>One line of the GPU check: what was compared and how it came out.</summary>
-public sealed record GpuCheckResult(string Name, bool Passed, string Detail);
+internal sealed record GpuCheckResult(string Name, bool Passed, string Detail);
 
 /// <summary>
 /// Runs the CUDA kernels on small slabs and compares them with the scalar C# oracle byte for byte: the noise

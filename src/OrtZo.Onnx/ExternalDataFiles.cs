@@ -41,16 +41,16 @@ internal sealed unsafe class ExternalDataFiles : IDisposable
             }
         }
         if (string.IsNullOrEmpty(location))
-            throw new OnnxModelException(OnnxError.InvalidExternalData, _modelPath, subject,
+            throw OnnxErrors.Fail(OnnxError.InvalidExternalData, _modelPath, subject,
                 "data_location is EXTERNAL but external_data has no 'location' entry");
         string full = ResolveInsideModelDirectory(location, subject);
         long expected = TensorData.ExpectedByteLength(tensor, _modelPath);
         if (length is long declared && declared != expected)
-            throw new OnnxModelException(OnnxError.InvalidExternalData, _modelPath, subject,
+            throw OnnxErrors.Fail(OnnxError.InvalidExternalData, _modelPath, subject,
                 $"external_data length is {declared} bytes but {OnnxElementType.Name(tensor.DataType)} {TensorData.ShapeText(tensor)} needs {expected}");
         long fileLength = FileLength(full, subject);
         if (offset > fileLength || expected > fileLength - offset)
-            throw new OnnxModelException(OnnxError.InvalidExternalData, full, subject,
+            throw OnnxErrors.Fail(OnnxError.InvalidExternalData, full, subject,
                 $"bytes [{offset}, {offset + expected}) were expected but the file has only {fileLength} bytes");
         return new Reference(location, full, offset, expected);
     }
@@ -89,12 +89,12 @@ internal sealed unsafe class ExternalDataFiles : IDisposable
     private string ResolveInsideModelDirectory(string location, string subject)
     {
         if (Path.IsPathRooted(location))
-            throw new OnnxModelException(OnnxError.InvalidExternalData, _modelPath, subject,
+            throw OnnxErrors.Fail(OnnxError.InvalidExternalData, _modelPath, subject,
                 $"external data location '{location}' is absolute; it must be relative to the model's directory");
         string full = Path.GetFullPath(Path.Combine(_directory, location));
         string root = _directory.EndsWith(Path.DirectorySeparatorChar) ? _directory : _directory + Path.DirectorySeparatorChar;
         if (!full.StartsWith(root, StringComparison.Ordinal))
-            throw new OnnxModelException(OnnxError.InvalidExternalData, _modelPath, subject,
+            throw OnnxErrors.Fail(OnnxError.InvalidExternalData, _modelPath, subject,
                 $"external data location '{location}' points outside the model's directory");
         return full;
     }
@@ -105,20 +105,20 @@ internal sealed unsafe class ExternalDataFiles : IDisposable
         {
             var info = new FileInfo(full);
             if (!info.Exists)
-                throw new OnnxModelException(OnnxError.InvalidExternalData, _modelPath, subject,
+                throw OnnxErrors.Fail(OnnxError.InvalidExternalData, _modelPath, subject,
                     $"external data file '{full}' does not exist");
             return info.Length;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new OnnxModelException(OnnxError.InvalidExternalData, full, subject, $"cannot read external data file: {e.Message}", e);
+            throw OnnxErrors.Fail(OnnxError.InvalidExternalData, full, subject, $"cannot read external data file: {e.Message}", e);
         }
     }
 
     private long ParseNonNegative(string text, string subject, string field) =>
         long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long value)
             ? value
-            : throw new OnnxModelException(OnnxError.InvalidExternalData, _modelPath, subject,
+            : throw OnnxErrors.Fail(OnnxError.InvalidExternalData, _modelPath, subject,
                 $"external_data '{field}' is '{text}'; expected a non-negative decimal integer");
 
     private sealed class MappedFile : IDisposable
@@ -144,7 +144,7 @@ internal sealed unsafe class ExternalDataFiles : IDisposable
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                throw new OnnxModelException(OnnxError.InvalidExternalData, path, null, $"cannot map external data file: {e.Message}", e);
+                throw OnnxErrors.Fail(OnnxError.InvalidExternalData, path, null, $"cannot map external data file: {e.Message}", e);
             }
             MemoryMappedViewAccessor? view = null;
             try

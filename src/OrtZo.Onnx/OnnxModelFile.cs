@@ -41,21 +41,21 @@ internal sealed class OnnxModelFile : IDisposable
         {
             using var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
             if (stream.Length >= int.MaxValue)
-                throw new OnnxModelException(OnnxError.Unreadable, full, null,
+                throw OnnxErrors.Fail(OnnxError.Unreadable, full, null,
                     $"the file has {stream.Length} bytes; a protobuf message must stay under 2 GiB (larger models keep their weights in external data)");
             var coded = CodedInputStream.CreateWithLimits(stream, int.MaxValue, RecursionLimit);
             model = ModelProto.Parser.ParseFrom(coded);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new OnnxModelException(OnnxError.Unreadable, full, null, $"cannot read the file: {e.Message}", e);
+            throw OnnxErrors.Fail(OnnxError.Unreadable, full, null, $"cannot read the file: {e.Message}", e);
         }
         catch (InvalidProtocolBufferException e)
         {
-            throw new OnnxModelException(OnnxError.Unreadable, full, null, $"not a valid ONNX ModelProto: {e.Message}", e);
+            throw OnnxErrors.Fail(OnnxError.Unreadable, full, null, $"not a valid ONNX ModelProto: {e.Message}", e);
         }
         if (model.Graph is null)
-            throw new OnnxModelException(OnnxError.Unreadable, full, "field 'graph'", "the model has no graph; expected an ONNX ModelProto");
+            throw OnnxErrors.Fail(OnnxError.Unreadable, full, "field 'graph'", "the model has no graph; expected an ONNX ModelProto");
         return new OnnxModelFile(full, model);
     }
 
@@ -69,7 +69,7 @@ internal sealed class OnnxModelFile : IDisposable
         }
         catch (InvalidProtocolBufferException e)
         {
-            throw new OnnxModelException(OnnxError.Unreadable, description, null, $"not a valid ONNX ModelProto: {e.Message}", e);
+            throw OnnxErrors.Fail(OnnxError.Unreadable, description, null, $"not a valid ONNX ModelProto: {e.Message}", e);
         }
     }
 
@@ -87,13 +87,13 @@ internal sealed class OnnxModelFile : IDisposable
     {
         long length = TensorData.ExpectedByteLength(tensor, FilePath);
         if (length > int.MaxValue)
-            throw new OnnxModelException(OnnxError.Unsupported, FilePath, $"tensor '{tensor.Name}'",
+            throw OnnxErrors.Fail(OnnxError.Unsupported, FilePath, $"tensor '{tensor.Name}'",
                 $"{length} bytes exceed what one span can view; stream it instead");
         if (TensorData.IsExternal(tensor)) return new ReadOnlySpan<byte>(ExternalData.Pointer(tensor), (int)length);
         if (tensor.HasRawData)
         {
             if (tensor.RawData.Length != length)
-                throw new OnnxModelException(OnnxError.InvalidTensor, FilePath, $"tensor '{tensor.Name}'",
+                throw OnnxErrors.Fail(OnnxError.InvalidTensor, FilePath, $"tensor '{tensor.Name}'",
                     $"raw_data has {tensor.RawData.Length} bytes but {OnnxElementType.Name(tensor.DataType)} {TensorData.ShapeText(tensor)} needs {length}");
             return tensor.RawData.Span;
         }

@@ -27,7 +27,7 @@ internal static class OnnxModelWriter
         if (AllTensors(model.Graph).Any(TensorData.IsExternal))
         {
             if (source is null)
-                throw new OnnxModelException(OnnxError.InvalidExternalData, path, null,
+                throw OnnxErrors.Fail(OnnxError.InvalidExternalData, path, null,
                     "the model has external tensors but no source file to read them from");
             copy = model.Clone();
             foreach (var tensor in AllTensors(copy.Graph).Where(TensorData.IsExternal).ToList())
@@ -39,7 +39,7 @@ internal static class OnnxModelWriter
         }
         long size = copy.CalculateSize();
         if (size >= int.MaxValue)
-            throw new OnnxModelException(OnnxError.Unsupported, path, null,
+            throw OnnxErrors.Fail(OnnxError.Unsupported, path, null,
                 $"the model would be {size} bytes inline, over protobuf's 2 GiB limit; write it with external data");
         AtomicFile.Write(path, stream => copy.WriteTo(stream));
     }

@@ -43,7 +43,7 @@ internal static partial class PastKeyValueRemoval
                 var dims = input.Type.TensorType.Shape?.Dim;
                 string subject = $"input '{input.Name}'";
                 if (dims is null || dims.Count < 2)
-                    throw new OnnxModelException(OnnxError.Unsupported, path, subject,
+                    throw OnnxErrors.Fail(OnnxError.Unsupported, path, subject,
                         "a past key/value input needs a declared shape of rank 2 or more to be replaced by an empty tensor");
                 var parts = new List<string>();
                 for (int axis = 0; axis < dims.Count; axis++)
@@ -57,7 +57,7 @@ internal static partial class PastKeyValueRemoval
                              && (dim.DimParam == batchParam || dim.DimParam.Contains("batch", StringComparison.OrdinalIgnoreCase)))
                         parts.Add(batchVector ??= g.DimAsVector(inputIdsName, 0));
                     else
-                        throw new OnnxModelException(OnnxError.Unsupported, path, subject,
+                        throw OnnxErrors.Fail(OnnxError.Unsupported, path, subject,
                             $"axis {axis} is '{DescribeDim(dim)}'; only the batch axis (as in input_ids) and the past-sequence axis (second to last) may be symbolic");
                 }
                 string shape = g.Node("Concat", parts, null, GraphBuilder.Int("axis", 0));

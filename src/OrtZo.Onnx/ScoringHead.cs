@@ -33,19 +33,19 @@ internal static class ScoringHead
         var graph = model.Graph;
         int opset = ModelOpset.Default(model);
         if (opset < 11)
-            throw new OnnxModelException(OnnxError.Unsupported, path, "opset_import",
+            throw OnnxErrors.Fail(OnnxError.Unsupported, path, "opset_import",
                 $"the model uses opset {opset}; the scoring head needs opset 11 or later (GatherElements)");
         foreach (string taken in new[] { LabelMask, SumLogprob, MeanLogprob })
         {
             if (graph.Input.Any(v => v.Name == taken) || graph.Output.Any(v => v.Name == taken)
                 || graph.Node.Any(n => n.Output.Contains(taken)) || graph.Initializer.Any(t => t.Name == taken))
-                throw new OnnxModelException(OnnxError.Unsupported, path, $"value '{taken}'",
+                throw OnnxErrors.Fail(OnnxError.Unsupported, path, $"value '{taken}'",
                     "the graph already uses this name, which the scoring head needs");
         }
         var logitsInfo = graph.Output.FirstOrDefault(v => v.Name == logitsName)
-            ?? throw new OnnxModelException(OnnxError.NotACausalLm, path, $"output '{logitsName}'", "not an output of the graph");
+            ?? throw OnnxErrors.Fail(OnnxError.NotACausalLm, path, $"output '{logitsName}'", "not an output of the graph");
         var idsInfo = graph.Input.FirstOrDefault(v => v.Name == inputIdsName)
-            ?? throw new OnnxModelException(OnnxError.NotACausalLm, path, $"input '{inputIdsName}'", "not an input of the graph");
+            ?? throw OnnxErrors.Fail(OnnxError.NotACausalLm, path, $"input '{inputIdsName}'", "not an input of the graph");
 
         var g = new GraphBuilder(graph, opset, "ortzo_head/");
         g.ExactName(LabelMask);

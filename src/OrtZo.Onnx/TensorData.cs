@@ -25,11 +25,11 @@ internal static unsafe class TensorData
         foreach (long d in tensor.Dims)
         {
             if (d < 0)
-                throw new OnnxModelException(OnnxError.InvalidTensor, path, $"tensor '{tensor.Name}'", $"dimension {d} is negative");
+                throw OnnxErrors.Fail(OnnxError.InvalidTensor, path, $"tensor '{tensor.Name}'", $"dimension {d} is negative");
             try { count = checked(count * d); }
             catch (OverflowException e)
             {
-                throw new OnnxModelException(OnnxError.InvalidTensor, path, $"tensor '{tensor.Name}'", $"shape {ShapeText(tensor)} overflows", e);
+                throw OnnxErrors.Fail(OnnxError.InvalidTensor, path, $"tensor '{tensor.Name}'", $"shape {ShapeText(tensor)} overflows", e);
             }
         }
         return count;
@@ -39,7 +39,7 @@ internal static unsafe class TensorData
     {
         int size = OnnxElementType.SizeInBytes(tensor.DataType);
         if (size == 0)
-            throw new OnnxModelException(OnnxError.Unsupported, path, $"tensor '{tensor.Name}'",
+            throw OnnxErrors.Fail(OnnxError.Unsupported, path, $"tensor '{tensor.Name}'",
                 $"element type {OnnxElementType.Name(tensor.DataType)} has no fixed byte size; only numeric tensors are supported");
         return checked(ElementCount(tensor, path) * size);
     }
@@ -49,7 +49,7 @@ internal static unsafe class TensorData
     {
         long length = ExpectedByteLength(tensor, path);
         if (length > Array.MaxLength)
-            throw new OnnxModelException(OnnxError.Unsupported, path, $"tensor '{tensor.Name}'", $"{length} bytes do not fit one array; stream it instead");
+            throw OnnxErrors.Fail(OnnxError.Unsupported, path, $"tensor '{tensor.Name}'", $"{length} bytes do not fit one array; stream it instead");
         var buffer = new byte[length];
         using var stream = new MemoryStream(buffer);
         CopyTo(tensor, external, path, stream);
@@ -63,7 +63,7 @@ internal static unsafe class TensorData
         if (IsExternal(tensor))
         {
             if (external is null)
-                throw new OnnxModelException(OnnxError.InvalidExternalData, path, $"tensor '{tensor.Name}'",
+                throw OnnxErrors.Fail(OnnxError.InvalidExternalData, path, $"tensor '{tensor.Name}'",
                     "data is external but the model was not loaded from a file");
             byte* source = external.Pointer(tensor);
             const int Chunk = 1 << 24;
@@ -74,7 +74,7 @@ internal static unsafe class TensorData
         if (tensor.HasRawData)
         {
             if (tensor.RawData.Length != length)
-                throw new OnnxModelException(OnnxError.InvalidTensor, path, $"tensor '{tensor.Name}'",
+                throw OnnxErrors.Fail(OnnxError.InvalidTensor, path, $"tensor '{tensor.Name}'",
                     $"raw_data has {tensor.RawData.Length} bytes but {OnnxElementType.Name(tensor.DataType)} {ShapeText(tensor)} needs {length}");
             destination.Write(tensor.RawData.Span);
             return;
@@ -121,7 +121,7 @@ internal static unsafe class TensorData
             case TensorProto.Types.DataType.Uint8:
             case TensorProto.Types.DataType.Bool: Widen<byte>(bytes, result); break;
             default:
-                throw new OnnxModelException(OnnxError.InvalidTensor, path, $"tensor '{tensor.Name}'",
+                throw OnnxErrors.Fail(OnnxError.InvalidTensor, path, $"tensor '{tensor.Name}'",
                     $"expected an integer tensor, found {OnnxElementType.Name(tensor.DataType)}");
         }
         return result;
@@ -160,7 +160,7 @@ internal static unsafe class TensorData
             // Complex types store two numbers per element.
             long needed = tensor.DataType is (int)TensorProto.Types.DataType.Complex64 or (int)TensorProto.Types.DataType.Complex128 ? count * 2 : count;
             if (found != needed)
-                throw new OnnxModelException(OnnxError.InvalidTensor, path, subject,
+                throw OnnxErrors.Fail(OnnxError.InvalidTensor, path, subject,
                     $"{field} has {found} entries but {OnnxElementType.Name(tensor.DataType)} {ShapeText(tensor)} needs {needed} (and raw_data is absent)");
         }
         switch ((TensorProto.Types.DataType)tensor.DataType)
@@ -192,7 +192,7 @@ internal static unsafe class TensorData
                 }
                 break;
             case TensorProto.Types.DataType.String:
-                throw new OnnxModelException(OnnxError.Unsupported, path, subject, "string tensors are not supported");
+                throw OnnxErrors.Fail(OnnxError.Unsupported, path, subject, "string tensors are not supported");
             default:
                 // int32, int16, int8, uint16, uint8, bool, fp16, bf16 and fp8: one int32_data entry per element,
                 // holding the element's bits in its low bytes.

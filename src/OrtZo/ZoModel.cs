@@ -49,8 +49,6 @@ public sealed class ZoModel : IDisposable
     {
         OrtLibrary.Initialize();
         var dev = device ?? ZoDevice.Cpu;
-        if (dev.Kind != DeviceKind.Cpu)
-            throw new NotSupportedException($"device {dev}: this build runs models on cpu only");
         int threadCount = threads ?? Environment.ProcessorCount;
         peft?.Validate();
         if (AdapterFolder.IsAdapterFolder(folder)) return OpenAdapters(folder, dev, threadCount, peft);
@@ -61,7 +59,8 @@ public sealed class ZoModel : IDisposable
             return Create(modelFolder, modelFolder.LoadWeights(), tokenizer, dev, threadCount, null);
         }
         if (modelFolder.Manifest.WeightInputs.Any(w => w.Role == WeightRole.Adapter))
-            throw new ArgumentException($"{modelFolder.Path} already holds adapters (it is a rewritten PEFT graph); open the base model folder instead", nameof(folder));
+            throw AdapterErrors.Fail(AdapterFolderError.AlreadyRewritten, modelFolder.ManifestPath, "weight_inputs",
+                "this folder already holds adapters (it is a rewritten PEFT graph); open the base model folder instead");
         return OpenRewritten(modelFolder, BaseModelIdentity.Of(modelFolder), peft, dev, threadCount, modelFolder.Path, null);
     }
 
@@ -72,7 +71,8 @@ public sealed class ZoModel : IDisposable
         if (peft is not null)
         {
             if (peft.AdapterIdentity() != options.AdapterIdentity())
-                throw new ArgumentException($"{Path.GetFullPath(folder)} holds {options.AdapterIdentity()} adapters; the options given describe {peft.AdapterIdentity()}", nameof(peft));
+                throw AdapterErrors.Fail(AdapterFolderError.OptionsDiffer, Path.Combine(Path.GetFullPath(folder), ModelManifest.FileName), "peft",
+                    $"the folder holds {options.AdapterIdentity()} adapters; the options given describe {peft.AdapterIdentity()}");
             options = options with { FrozenBase = peft.FrozenBase, CacheFolder = peft.CacheFolder };
         }
         var (baseFolder, identity) = AdapterFolder.OpenBase(folder, manifest);

@@ -122,7 +122,7 @@ public sealed record ZoOptions
     {
         static void Require(bool ok, string name, string expected)
         {
-            if (!ok) throw new ArgumentException($"option {name}: {expected}", name);
+            if (!ok) throw OptionErrors.Fail(OptionError.OutOfRange, name, expected);
         }
         Require(double.IsFinite(LearningRate) && LearningRate >= 0, nameof(LearningRate), "a finite non-negative number");
         Require(double.IsFinite(Epsilon) && Epsilon > 0, nameof(Epsilon), "a finite positive number");

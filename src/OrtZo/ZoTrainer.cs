@@ -40,7 +40,7 @@ public sealed class ZoTrainer : IDisposable
     private ZoTrainer(ZoModel model, TaskData train, ZoOptions options, (string Folder, RunState State)? resume)
     {
         options.Validate();
-        if (train.Count == 0) throw new ArgumentException("the training data has no examples", nameof(train));
+        if (train.Count == 0) throw OptionErrors.Fail(OptionError.Unusable, "train", "the training data has no examples");
         _model = model;
         Options = options;
         var encoded = model.Encode(train);
@@ -85,13 +85,16 @@ public sealed class ZoTrainer : IDisposable
         string saved = JsonSerializer.Serialize(state.Options with { TotalSteps = 1 }, RunState.Json);
         string given = JsonSerializer.Serialize(opts with { TotalSteps = 1 }, RunState.Json);
         if (saved != given)
-            throw new ArgumentException($"{Path.Combine(checkpoint, RunState.FileName)}: the run was started with other options; resuming needs the same ones (only the step count may grow).\n  checkpoint: {saved}\n  given:      {given}");
+            throw CheckpointErrors.Fail(CheckpointError.OptionsDiffer, Path.Combine(checkpoint, RunState.FileName), "options",
+                $"the run was started with other options; resuming needs the same ones (only the step count may grow).\n  checkpoint: {saved}\n  given:      {given}");
         if (state.BaseModel != model.BaseModelKey)
-            throw new ArgumentException($"{Path.Combine(checkpoint, RunState.FileName)}: the run trained {state.BaseModel ?? "all weights of a model"}; " +
-                                        $"this model is {model.BaseModelKey ?? "opened without PEFT"}; resuming needs the same base model and adapter options");
+            throw CheckpointErrors.Fail(CheckpointError.ModelDiffers, Path.Combine(checkpoint, RunState.FileName), "base_model",
+                $"the run trained {state.BaseModel ?? "all weights of a model"}; this model is {model.BaseModelKey ?? "opened without PEFT"}; " +
+                "resuming needs the same base model and adapter options");
         string fingerprint = Fingerprint(train);
         if (fingerprint != state.DataFingerprint)
-            throw new ArgumentException($"{Path.Combine(checkpoint, RunState.FileName)}: the training data differs from the run's ({state.DataFingerprint} vs {fingerprint})");
+            throw CheckpointErrors.Fail(CheckpointError.DataDiffers, Path.Combine(checkpoint, RunState.FileName), "data_fingerprint",
+                $"the training data differs from the run's ({state.DataFingerprint} vs {fingerprint})");
         return new ZoTrainer(model, train, opts, (checkpoint, state));
     }
 

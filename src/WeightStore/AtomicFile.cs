@@ -7,16 +7,16 @@ namespace OrtZo.WeightStore;
 /// write to a temporary file in the same directory, fsync it, rename over the target, fsync the directory.
 /// A crash at any point leaves the previous file intact (and at worst a stray temporary file).
 /// </summary>
-public static partial class AtomicFile
+internal static partial class AtomicFile
 {
     public static void Write(string path, Action<FileStream> write)
     {
         string full = Path.GetFullPath(path);
         string dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
         string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}");
         try
         {
+            Directory.CreateDirectory(dir);
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
             {
                 write(stream);
@@ -24,6 +24,11 @@ public static partial class AtomicFile
             }
             File.Move(temp, full, overwrite: true);
             SyncDirectory(dir);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(temp);
+            throw WeightStoreErrors.Fail(WeightStoreError.Io, full, null, $"cannot be written: {e.Message}", e);
         }
         catch
         {

@@ -4,7 +4,7 @@ namespace OrtZo.WeightStore;
 /// All trainable weights in one aligned native allocation laid out by a <see cref="SlabLayout"/>.
 /// The engine perturbs and updates it in place; ORT reads it through OrtValues bound once.
 /// </summary>
-public sealed unsafe class CpuSlab : IDisposable
+internal sealed unsafe class CpuSlab : IDisposable
 {
     private readonly NativeBuffer _buffer;
 
@@ -75,7 +75,7 @@ public sealed unsafe class CpuSlab : IDisposable
         {
             var entry = file.Get(slot.Spec.Name);
             if (!entry.Spec.Shape.SequenceEqual(slot.Spec.Shape))
-                throw new WeightStoreException(WeightStoreError.ShapeMismatch, file.FilePath, slot.Spec.Name,
+                throw WeightStoreErrors.Fail(WeightStoreError.ShapeMismatch, file.FilePath, slot.Spec.Name,
                     $"shape {entry.Spec.ShapeText} in the file, {slot.Spec.ShapeText} expected");
             if (entry.Spec.DType == slot.DType)
             {
@@ -89,7 +89,7 @@ public sealed unsafe class CpuSlab : IDisposable
             }
             else
             {
-                throw new WeightStoreException(WeightStoreError.DTypeMismatch, file.FilePath, slot.Spec.Name,
+                throw WeightStoreErrors.Fail(WeightStoreError.DTypeMismatch, file.FilePath, slot.Spec.Name,
                     $"{entry.Spec.DType.ToSafetensorsName()} in the file, {slot.DType.ToSafetensorsName()} expected");
             }
         }

@@ -1,7 +1,7 @@
 namespace OrtZo.WeightStore;
 
 /// <summary>Element types a weights file can hold. Names follow the safetensors header ("F32", "BF16", ...).</summary>
-public enum DType
+internal enum DType
 {
     F64, F32, F16, BF16,
     I64, I32, I16, I8,
@@ -9,7 +9,7 @@ public enum DType
     Bool,
 }
 
-public static class DTypeExtensions
+internal static class DTypeExtensions
 {
     public static int SizeInBytes(this DType dtype) => dtype switch
     {

@@ -7,7 +7,7 @@ namespace OrtZo.WeightStore;
 /// Conversions between float32 and the 16-bit float storage types. Float32 → 16-bit rounds to nearest,
 /// ties to even (the rounding the engine's kernels use, on CPU and GPU alike); NaN stays NaN.
 /// </summary>
-public static class FloatConversions
+internal static class FloatConversions
 {
     public static ushort Float32ToBf16(float value)
     {
@@ -43,7 +43,7 @@ public static class FloatConversions
                 for (int i = 0; i < b.Length; i++) destination[i] = Bf16ToFloat32(b[i]);
                 break;
             default:
-                throw new WeightStoreException(WeightStoreError.UnsupportedDType, path, tensor, $"{dtype} cannot be read as float");
+                throw WeightStoreErrors.Fail(WeightStoreError.UnsupportedDType, path, tensor, $"{dtype} cannot be read as float");
         }
     }
 
@@ -65,7 +65,7 @@ public static class FloatConversions
                 for (int i = 0; i < source.Length; i++) b[i] = Float32ToBf16(source[i]);
                 break;
             default:
-                throw new WeightStoreException(WeightStoreError.UnsupportedDType, null, null, $"{dtype} is not a float type");
+                throw WeightStoreErrors.Fail(WeightStoreError.UnsupportedDType, null, null, $"{dtype} is not a float type");
         }
     }
 }

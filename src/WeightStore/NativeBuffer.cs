@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace OrtZo.WeightStore;
 
 /// <summary>Zeroed, aligned native memory owned by the engine (ORT reads it through OrtValues that do not own it).</summary>
-public sealed unsafe class NativeBuffer : IDisposable
+internal sealed unsafe class NativeBuffer : IDisposable
 {
     private void* _pointer;
 

@@ -4,7 +4,7 @@ namespace OrtZo.WeightStore;
 /// Named blocks of slab tensors (e.g. "embeddings", "layers.0", ..., "head") in a fixed order: the unit of
 /// block-wise schedules and per-layer statistics.
 /// </summary>
-public sealed class ParameterGroups
+internal sealed class ParameterGroups
 {
     private readonly Dictionary<string, int[]> _slotsByGroup;
 

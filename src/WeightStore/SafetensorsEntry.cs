@@ -1,4 +1,4 @@
 namespace OrtZo.WeightStore;
 
 /// <summary>One tensor of a safetensors file: its spec and where its bytes start, relative to the data buffer.</summary>
-public sealed record SafetensorsEntry(TensorSpec Spec, long DataOffset);
+internal sealed record SafetensorsEntry(TensorSpec Spec, long DataOffset);

@@ -9,7 +9,7 @@ namespace OrtZo.WeightStore;
 /// 8-byte little-endian header length, a UTF-8 JSON header, then one byte buffer that the declared tensors
 /// cover exactly, in order, with no holes (the format's own rules; see README.md in this folder).
 /// </summary>
-public sealed unsafe class SafetensorsFile : IDisposable
+internal sealed unsafe class SafetensorsFile : IDisposable
 {
     /// <summary>Same limit as the reference implementation: a larger header is refused before it is read.</summary>
     public const long MaxHeaderBytes = 100_000_000;
@@ -54,10 +54,10 @@ public sealed unsafe class SafetensorsFile : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new WeightStoreException(WeightStoreError.Io, path, null, $"cannot read the file: {e.Message}", e);
+            throw WeightStoreErrors.Fail(WeightStoreError.Io, path, null, $"cannot read the file: {e.Message}", e);
         }
         if (fileLength < 8)
-            throw new WeightStoreException(WeightStoreError.HeaderTooSmall, path, null,
+            throw WeightStoreErrors.Fail(WeightStoreError.HeaderTooSmall, path, null,
                 $"file has {fileLength} bytes; a safetensors file starts with an 8-byte header length");
 
         MemoryMappedFile map;
@@ -67,7 +67,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new WeightStoreException(WeightStoreError.Io, path, null, $"cannot map the file: {e.Message}", e);
+            throw WeightStoreErrors.Fail(WeightStoreError.Io, path, null, $"cannot map the file: {e.Message}", e);
         }
         MemoryMappedViewAccessor? view = null;
         bool acquired = false;
@@ -95,7 +95,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
     public SafetensorsEntry Get(string name) =>
         _byName.TryGetValue(name, out var e)
             ? e
-            : throw new WeightStoreException(WeightStoreError.MissingTensor, FilePath, name, "not in the file");
+            : throw WeightStoreErrors.Fail(WeightStoreError.MissingTensor, FilePath, name, "not in the file");
 
     /// <summary>Address of a tensor's first byte inside the map; valid until this object is disposed.</summary>
     public byte* GetPointer(SafetensorsEntry entry)
@@ -108,7 +108,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
     public ReadOnlySpan<byte> GetBytes(SafetensorsEntry entry)
     {
         if (entry.Spec.ByteLength > int.MaxValue)
-            throw new WeightStoreException(WeightStoreError.Io, FilePath, entry.Spec.Name, "tensor is larger than 2 GiB; read it through GetPointer");
+            throw WeightStoreErrors.Fail(WeightStoreError.Io, FilePath, entry.Spec.Name, "tensor is larger than 2 GiB; read it through GetPointer");
         return new ReadOnlySpan<byte>(GetPointer(entry), (int)entry.Spec.ByteLength);
     }
 
@@ -141,10 +141,10 @@ public sealed unsafe class SafetensorsFile : IDisposable
             ? System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(file)
             : throw new PlatformNotSupportedException("big-endian hosts are not supported");
         if (headerLength > MaxHeaderBytes)
-            throw new WeightStoreException(WeightStoreError.HeaderTooLarge, path, null,
+            throw WeightStoreErrors.Fail(WeightStoreError.HeaderTooLarge, path, null,
                 $"declared header length {headerLength} exceeds the limit of {MaxHeaderBytes} bytes");
         if ((long)headerLength > fileLength - 8)
-            throw new WeightStoreException(WeightStoreError.HeaderTooLarge, path, null,
+            throw WeightStoreErrors.Fail(WeightStoreError.HeaderTooLarge, path, null,
                 $"declared header length {headerLength} exceeds the {fileLength - 8} bytes after the length prefix");
         var header = file.Slice(8, (int)headerLength);
         long dataStart = 8 + (long)headerLength;
@@ -161,16 +161,16 @@ public sealed unsafe class SafetensorsFile : IDisposable
         }
         catch (Exception e) when (e is JsonException or InvalidDataException)
         {
-            throw new WeightStoreException(WeightStoreError.InvalidHeader, path, null, $"header is not valid JSON: {e.Message}", e);
+            throw WeightStoreErrors.Fail(WeightStoreError.InvalidHeader, path, null, $"header is not valid JSON: {e.Message}", e);
         }
         using (doc)
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                throw new WeightStoreException(WeightStoreError.InvalidHeader, path, null, "header must be a JSON object");
+                throw WeightStoreErrors.Fail(WeightStoreError.InvalidHeader, path, null, "header must be a JSON object");
             foreach (var prop in doc.RootElement.EnumerateObject())
             {
                 if (!seen.Add(prop.Name))
-                    throw new WeightStoreException(WeightStoreError.DuplicateTensor, path, prop.Name, "appears twice in the header");
+                    throw WeightStoreErrors.Fail(WeightStoreError.DuplicateTensor, path, prop.Name, "appears twice in the header");
                 if (prop.Name == "__metadata__")
                 {
                     ReadMetadata(path, prop.Value, metadata);
@@ -186,19 +186,19 @@ public sealed unsafe class SafetensorsFile : IDisposable
         foreach (var (name, spec, begin, end) in entries)
         {
             if (begin != expected)
-                throw new WeightStoreException(WeightStoreError.InvalidOffset, path, name,
+                throw WeightStoreErrors.Fail(WeightStoreError.InvalidOffset, path, name,
                     $"data_offsets start at {begin}, expected {expected} (tensors must cover the buffer in order, without holes or overlap)");
             if (end - begin != spec.ByteLength)
-                throw new WeightStoreException(WeightStoreError.ShapeMismatch, path, name,
+                throw WeightStoreErrors.Fail(WeightStoreError.ShapeMismatch, path, name,
                     $"data_offsets span {end - begin} bytes but {spec.DType.ToSafetensorsName()} {spec.ShapeText} needs {spec.ByteLength}");
             if (end > dataLength)
-                throw new WeightStoreException(WeightStoreError.IncompleteBuffer, path, name,
+                throw WeightStoreErrors.Fail(WeightStoreError.IncompleteBuffer, path, name,
                     $"data ends at byte {end} of a {dataLength}-byte buffer");
             result.Add(new SafetensorsEntry(spec, begin));
             expected = end;
         }
         if (expected != dataLength)
-            throw new WeightStoreException(WeightStoreError.IncompleteBuffer, path, null,
+            throw WeightStoreErrors.Fail(WeightStoreError.IncompleteBuffer, path, null,
                 $"tensors cover {expected} bytes but the data buffer has {dataLength}");
         return new ParsedHeader(dataStart, result, metadata);
     }
@@ -206,39 +206,39 @@ public sealed unsafe class SafetensorsFile : IDisposable
     private static void ReadMetadata(string path, JsonElement value, Dictionary<string, string> metadata)
     {
         if (value.ValueKind != JsonValueKind.Object)
-            throw new WeightStoreException(WeightStoreError.InvalidHeader, path, null, "__metadata__ must be an object of strings");
+            throw WeightStoreErrors.Fail(WeightStoreError.InvalidHeader, path, null, "__metadata__ must be an object of strings");
         foreach (var m in value.EnumerateObject())
         {
             if (m.Value.ValueKind != JsonValueKind.String)
-                throw new WeightStoreException(WeightStoreError.InvalidHeader, path, null, $"__metadata__.{m.Name} must be a string");
+                throw WeightStoreErrors.Fail(WeightStoreError.InvalidHeader, path, null, $"__metadata__.{m.Name} must be a string");
             if (!metadata.TryAdd(m.Name, m.Value.GetString()!))
-                throw new WeightStoreException(WeightStoreError.InvalidHeader, path, null, $"__metadata__.{m.Name} appears twice");
+                throw WeightStoreErrors.Fail(WeightStoreError.InvalidHeader, path, null, $"__metadata__.{m.Name} appears twice");
         }
     }
 
     private static (string, TensorSpec, long, long) ReadEntry(string path, string name, JsonElement value)
     {
         if (value.ValueKind != JsonValueKind.Object)
-            throw new WeightStoreException(WeightStoreError.InvalidTensorEntry, path, name, "entry must be an object with dtype, shape and data_offsets");
+            throw WeightStoreErrors.Fail(WeightStoreError.InvalidTensorEntry, path, name, "entry must be an object with dtype, shape and data_offsets");
         if (!value.TryGetProperty("dtype", out var dtypeEl) || dtypeEl.ValueKind != JsonValueKind.String)
-            throw new WeightStoreException(WeightStoreError.InvalidTensorEntry, path, name, "field 'dtype' must be a string");
+            throw WeightStoreErrors.Fail(WeightStoreError.InvalidTensorEntry, path, name, "field 'dtype' must be a string");
         string dtypeName = dtypeEl.GetString()!;
         if (!DTypeExtensions.TryParseSafetensorsName(dtypeName, out var dtype))
-            throw new WeightStoreException(WeightStoreError.UnknownDType, path, name, $"dtype '{dtypeName}' is not one of F64, F32, F16, BF16, I64, I32, I16, I8, U64, U32, U16, U8, BOOL");
+            throw WeightStoreErrors.Fail(WeightStoreError.UnknownDType, path, name, $"dtype '{dtypeName}' is not one of F64, F32, F16, BF16, I64, I32, I16, I8, U64, U32, U16, U8, BOOL");
         if (!value.TryGetProperty("shape", out var shapeEl) || shapeEl.ValueKind != JsonValueKind.Array)
-            throw new WeightStoreException(WeightStoreError.InvalidTensorEntry, path, name, "field 'shape' must be an array of non-negative integers");
+            throw WeightStoreErrors.Fail(WeightStoreError.InvalidTensorEntry, path, name, "field 'shape' must be an array of non-negative integers");
         var shape = new List<long>();
         foreach (var d in shapeEl.EnumerateArray())
         {
             if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt64(out long dim) || dim < 0)
-                throw new WeightStoreException(WeightStoreError.InvalidTensorEntry, path, name, "field 'shape' must be an array of non-negative integers");
+                throw WeightStoreErrors.Fail(WeightStoreError.InvalidTensorEntry, path, name, "field 'shape' must be an array of non-negative integers");
             shape.Add(dim);
         }
         if (!value.TryGetProperty("data_offsets", out var offEl) || offEl.ValueKind != JsonValueKind.Array || offEl.GetArrayLength() != 2)
-            throw new WeightStoreException(WeightStoreError.InvalidTensorEntry, path, name, "field 'data_offsets' must be [begin, end]");
+            throw WeightStoreErrors.Fail(WeightStoreError.InvalidTensorEntry, path, name, "field 'data_offsets' must be [begin, end]");
         var off = offEl.EnumerateArray().ToArray();
         if (!off[0].TryGetInt64(out long begin) || !off[1].TryGetInt64(out long end) || begin < 0 || end < begin)
-            throw new WeightStoreException(WeightStoreError.InvalidOffset, path, name, "data_offsets must be non-negative integers with begin <= end");
+            throw WeightStoreErrors.Fail(WeightStoreError.InvalidOffset, path, name, "data_offsets must be non-negative integers with begin <= end");
         TensorSpec spec;
         try
         {
@@ -246,7 +246,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
         }
         catch (OverflowException e)
         {
-            throw new WeightStoreException(WeightStoreError.ValidationOverflow, path, name, $"shape {string.Join("x", shape)} overflows a 64-bit byte count", e);
+            throw WeightStoreErrors.Fail(WeightStoreError.ValidationOverflow, path, name, $"shape {string.Join("x", shape)} overflows a 64-bit byte count", e);
         }
         return (name, spec, begin, end);
     }

@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace OrtZo.WeightStore;
 
 /// <summary>Writes safetensors files atomically (temp file, fsync, rename).</summary>
-public static class SafetensorsWriter
+internal static class SafetensorsWriter
 {
     public static void Write(string path, IReadOnlyList<TensorSource> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
@@ -28,7 +28,7 @@ public static class SafetensorsWriter
         }
         catch (IOException e)
         {
-            throw new WeightStoreException(WeightStoreError.Io, path, null, $"cannot write: {e.Message}", e);
+            throw WeightStoreErrors.Fail(WeightStoreError.Io, path, null, $"cannot write: {e.Message}", e);
         }
     }
 
@@ -50,7 +50,7 @@ public static class SafetensorsWriter
             foreach (var t in tensors)
             {
                 if (t.Spec.Name == "__metadata__" || !names.Add(t.Spec.Name))
-                    throw new WeightStoreException(WeightStoreError.DuplicateTensor, null, t.Spec.Name, "tensor names must be unique and not '__metadata__'");
+                    throw WeightStoreErrors.Fail(WeightStoreError.DuplicateTensor, null, t.Spec.Name, "tensor names must be unique and not '__metadata__'");
                 w.WriteStartObject(t.Spec.Name);
                 w.WriteString("dtype", t.Spec.DType.ToSafetensorsName());
                 w.WriteStartArray("shape");

@@ -7,7 +7,7 @@ namespace OrtZo.WeightStore;
 /// independent of the dtype: element j of tensor k draws its noise from counter <c>CounterBase[k] + j</c>, so
 /// the same model in f32, f16 or bf16 sees the same z.
 /// </summary>
-public sealed class SlabLayout
+internal sealed class SlabLayout
 {
     public const int SlabAlignment = 64;
     public const int TensorAlignment = 256;
@@ -42,9 +42,9 @@ public sealed class SlabLayout
         foreach (var spec in tensors)
         {
             if (!spec.DType.IsTrainableFloat())
-                throw new WeightStoreException(WeightStoreError.UnsupportedDType, null, spec.Name, $"{spec.DType} cannot live in a weight slab (f32, f16 and bf16 can)");
+                throw WeightStoreErrors.Fail(WeightStoreError.UnsupportedDType, null, spec.Name, $"{spec.DType} cannot live in a weight slab (f32, f16 and bf16 can)");
             if (!names.Add(spec.Name))
-                throw new WeightStoreException(WeightStoreError.DuplicateTensor, null, spec.Name, "appears twice in the slab");
+                throw WeightStoreErrors.Fail(WeightStoreError.DuplicateTensor, null, spec.Name, "appears twice in the slab");
             offset = AlignUp(offset, TensorAlignment);
             counter = AlignUp(counter, CounterAlignment);
             slots.Add(new SlabSlot(slots.Count, spec, offset, counter));
@@ -57,7 +57,7 @@ public sealed class SlabLayout
     public int IndexOf(string name) =>
         _byName.TryGetValue(name, out int i)
             ? i
-            : throw new WeightStoreException(WeightStoreError.MissingTensor, null, name, "not in the slab");
+            : throw WeightStoreErrors.Fail(WeightStoreError.MissingTensor, null, name, "not in the slab");
 
     public bool TryGetIndex(string name, out int index) => _byName.TryGetValue(name, out index);
 
@@ -65,7 +65,7 @@ public sealed class SlabLayout
 }
 
 /// <summary>One tensor's place in the slab.</summary>
-public sealed record SlabSlot(int Index, TensorSpec Spec, long ByteOffset, long CounterBase)
+internal sealed record SlabSlot(int Index, TensorSpec Spec, long ByteOffset, long CounterBase)
 {
     public long ElementCount => Spec.ElementCount;
     public DType DType => Spec.DType;

@@ -1,7 +1,7 @@
 namespace OrtZo.WeightStore;
 
 /// <summary>Where the bytes of a tensor to be written come from (managed array, native memory, or a callback).</summary>
-public abstract class TensorSource
+internal abstract class TensorSource
 {
     protected TensorSource(TensorSpec spec) => Spec = spec;
 

@@ -1,7 +1,7 @@
 namespace OrtZo.WeightStore;
 
 /// <summary>A named tensor's type and shape (row-major, little-endian).</summary>
-public sealed record TensorSpec
+internal sealed record TensorSpec
 {
     public TensorSpec(string name, DType dtype, IReadOnlyList<long> shape)
     {

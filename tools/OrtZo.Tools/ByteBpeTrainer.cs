@@ -48,8 +48,8 @@ internal static class ByteBpeTrainer
         {
             if (!corpus.TryTakeMostFrequentPair(out int left, out int right))
             {
-                throw new ArgumentException(
-                    $"The corpus has no adjacent pair left after {merges.Count} merges; it is too small for a vocabulary of {vocabSize}.", nameof(texts));
+                throw OptionErrors.Fail(OptionError.OutOfRange, "--vocab",
+                    $"{vocabSize} is too large for the corpus: no adjacent pair is left after {merges.Count} merges");
             }
             // Two merges can spell the same string ("a"+"bc" and "ab"+"c"); as in Hugging Face's trainer,
             // the second keeps its merge line but reuses the token, so the vocabulary grows by one token

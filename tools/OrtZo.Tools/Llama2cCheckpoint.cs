@@ -48,10 +48,10 @@ internal sealed class Llama2cCheckpoint
         try { bytes = File.ReadAllBytes(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new OnnxModelException(OnnxError.Unreadable, path, null, $"cannot read the checkpoint: {e.Message}", e);
+            throw OnnxErrors.Fail(OnnxError.Unreadable, path, null, $"cannot read the checkpoint: {e.Message}", e);
         }
         if (bytes.Length < 28)
-            throw new OnnxModelException(OnnxError.Unreadable, path, "header", $"the file has {bytes.Length} bytes; a llama2.c checkpoint starts with seven int32");
+            throw OnnxErrors.Fail(OnnxError.Unreadable, path, "header", $"the file has {bytes.Length} bytes; a llama2.c checkpoint starts with seven int32");
         var header = MemoryMarshal.Cast<byte, int>(bytes.AsSpan(0, 28));
         int dim = header[0], hidden = header[1], layers = header[2], heads = header[3], kvHeads = header[4], vocab = header[5], seqLen = header[6];
         bool shared = vocab > 0;
@@ -61,17 +61,17 @@ internal sealed class Llama2cCheckpoint
         for (int i = 0; i < values.Length; i++)
         {
             if (values[i] <= 0 || values[i] > 1 << 20)
-                throw new OnnxModelException(OnnxError.Unreadable, path, $"header field '{names[i]}'", $"is {values[i]}; expected a positive size");
+                throw OnnxErrors.Fail(OnnxError.Unreadable, path, $"header field '{names[i]}'", $"is {values[i]}; expected a positive size");
         }
         if (dim % heads != 0 || heads % kvHeads != 0 || dim / heads % 2 != 0)
-            throw new OnnxModelException(OnnxError.Unreadable, path, "header",
+            throw OnnxErrors.Fail(OnnxError.Unreadable, path, "header",
                 $"dim {dim}, n_heads {heads}, n_kv_heads {kvHeads}: expected dim divisible by n_heads, n_heads by n_kv_heads, and an even head size");
 
         int headSize = dim / heads, kvDim = kvHeads * headSize;
         long expected = 7L * 4 + 4L * ((long)vocab * dim + layers * (2L * dim + 2L * dim * dim + 2L * kvDim * dim + 3L * hidden * dim) + dim
                                       + (long)seqLen * headSize + (shared ? 0 : (long)vocab * dim));
         if (bytes.Length != expected)
-            throw new OnnxModelException(OnnxError.Unreadable, path, null,
+            throw OnnxErrors.Fail(OnnxError.Unreadable, path, null,
                 $"the file has {bytes.Length} bytes; the header's sizes call for {expected}");
 
         float[] floats = MemoryMarshal.Cast<byte, float>(bytes.AsSpan(28)).ToArray();

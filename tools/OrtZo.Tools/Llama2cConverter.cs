@@ -62,7 +62,7 @@ internal static class Llama2cConverter
     {
         options ??= new Llama2cConvertOptions();
         if (!c.SharedClassifier)
-            throw new OnnxModelException(OnnxError.Unsupported, null, "header field 'vocab_size'",
+            throw OnnxErrors.Fail(OnnxError.Unsupported, null, "header field 'vocab_size'",
                 "the checkpoint has an untied classifier; this converter writes the tied Llama head only");
         int d = c.Dim, v = c.VocabSize, heads = c.Heads, kvHeads = c.KvHeads, dh = c.HeadSize, hidden = c.HiddenDim;
         int maxLength = options.MaxLength > 0 ? options.MaxLength : c.SeqLen;

@@ -4,6 +4,8 @@ using Google.Protobuf;
 using OrtZo.Tokenization.SentencePieceFormat;
 using PieceType = OrtZo.Tokenization.SentencePieceFormat.ModelProto.Types.SentencePiece.Types.Type;
 
+using OrtZo.Onnx.Model;
+
 namespace OrtZo.Tools;
 
 /// <summary>
@@ -54,7 +56,7 @@ internal static class Llama2cTokenizerConverter
             };
             if (!seen.TryAdd(piece, id))
             {
-                throw new InvalidDataException(
+                throw Malformed(
                     $"Malformed tokenizer file {sourceName}: token {id} \"{Printable(text)}\" repeats token {seen[piece]}; SentencePiece pieces must be unique.");
             }
             switch (type)
@@ -101,12 +103,12 @@ internal static class Llama2cTokenizerConverter
     {
         if (data.Length < 4)
         {
-            throw new InvalidDataException($"Malformed tokenizer file {sourceName}: {data.Length} bytes, too short for the max_token_length header.");
+            throw Malformed($"Malformed tokenizer file {sourceName}: {data.Length} bytes, too short for the max_token_length header.");
         }
         int maxTokenLength = BinaryPrimitives.ReadInt32LittleEndian(data);
         if (maxTokenLength <= 0)
         {
-            throw new InvalidDataException($"Malformed tokenizer file {sourceName}: max_token_length is {maxTokenLength}, expected a positive byte count.");
+            throw Malformed($"Malformed tokenizer file {sourceName}: max_token_length is {maxTokenLength}, expected a positive byte count.");
         }
 
         var strictUtf8 = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -117,7 +119,7 @@ internal static class Llama2cTokenizerConverter
             int id = tokens.Count;
             if (data.Length - offset < 8)
             {
-                throw new InvalidDataException(
+                throw Malformed(
                     $"Malformed tokenizer file {sourceName}: token {id} at byte {offset} is cut off (needs a float32 score and an int32 length).");
             }
             float score = BinaryPrimitives.ReadSingleLittleEndian(data[offset..]);
@@ -125,7 +127,7 @@ internal static class Llama2cTokenizerConverter
             offset += 8;
             if (length <= 0 || length > maxTokenLength || length > data.Length - offset)
             {
-                throw new InvalidDataException(
+                throw Malformed(
                     $"Malformed tokenizer file {sourceName}: token {id} claims {length} bytes; expected 1..{maxTokenLength} (max_token_length) with {data.Length - offset} bytes left.");
             }
             string text;
@@ -135,7 +137,7 @@ internal static class Llama2cTokenizerConverter
             }
             catch (DecoderFallbackException e)
             {
-                throw new InvalidDataException($"Malformed tokenizer file {sourceName}: token {id} is not valid UTF-8.", e);
+                throw Malformed($"Malformed tokenizer file {sourceName}: token {id} is not valid UTF-8.", e);
             }
             offset += length;
             tokens.Add((score, text));
@@ -151,7 +153,7 @@ internal static class Llama2cTokenizerConverter
     {
         if (id < 0)
         {
-            throw new InvalidDataException($"Malformed tokenizer file {sourceName}: no \"{what}\" token.");
+            throw Malformed($"Malformed tokenizer file {sourceName}: no \"{what}\" token.");
         }
     }
 
@@ -165,11 +167,15 @@ internal static class Llama2cTokenizerConverter
             if (!found || id != firstByteId + b)
             {
                 string where = found ? $"at id {id}, expected {firstByteId + b}" : "missing";
-                throw new InvalidDataException(
+                throw Malformed(
                     $"Malformed tokenizer file {sourceName}: byte fallback needs the 256 tokens <0x00>..<0xFF> in order; {piece} is {where}.");
             }
         }
     }
 
     private static string Printable(string text) => text.Replace("\n", "\\n");
+
+    /// <summary>A llama2.c tokenizer.bin OrtZo cannot convert; the message names the file.</summary>
+    private static OrtZoException Malformed(string message, Exception? inner = null) =>
+        new(OrtZoErrorKind.InvalidModel, ModelFolderError.InvalidTokenizer, message, subject: "tokenizer", inner: inner);
 }

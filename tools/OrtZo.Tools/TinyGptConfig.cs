@@ -47,11 +47,11 @@ internal sealed record TinyGptConfig
 
     internal void Validate()
     {
-        if (VocabSize < 2) throw new ArgumentException($"VocabSize {VocabSize} must be at least 2");
+        if (VocabSize < 2) throw OptionErrors.Fail(OptionError.OutOfRange, "VocabSize", $"{VocabSize}; must be at least 2");
         if (ModelDim < 1 || Heads < 1 || ModelDim % Heads != 0)
-            throw new ArgumentException($"ModelDim {ModelDim} must be a positive multiple of Heads {Heads}");
-        if (Layers < 1) throw new ArgumentException($"Layers {Layers} must be at least 1");
-        if (MaxLength < 1) throw new ArgumentException($"MaxLength {MaxLength} must be at least 1");
-        if (Opset < 11) throw new ArgumentException($"Opset {Opset} must be 11 or later");
+            throw OptionErrors.Fail(OptionError.OutOfRange, "ModelDim", $"{ModelDim}; must be a positive multiple of Heads {Heads}");
+        if (Layers < 1) throw OptionErrors.Fail(OptionError.OutOfRange, "Layers", $"{Layers}; must be at least 1");
+        if (MaxLength < 1) throw OptionErrors.Fail(OptionError.OutOfRange, "MaxLength", $"{MaxLength}; must be at least 1");
+        if (Opset < 11) throw OptionErrors.Fail(OptionError.OutOfRange, "Opset", $"{Opset}; must be 11 or later");
     }
 }

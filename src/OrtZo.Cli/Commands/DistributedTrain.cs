@@ -38,13 +38,13 @@ internal static class DistributedTrain
     public static int Start(ParseResult result, ZoOptions options, string model, string data, string task, string outDir, long checkpointEvery)
     {
         if (result.GetValue<string?>("--dev") is not null || result.GetValue<string?>("--test") is not null || result.GetValue<int?>("--num-train") is not null)
-            throw new ArgumentException("--distributed trains on --data as it is; evaluate the final model with `ortzo eval` (no --dev, --test or --num-train)");
-        var cluster = ClusterSpec.Parse(result.GetValue(Cluster) ?? throw new ArgumentException("--distributed needs --cluster"));
+            throw OptionErrors.Fail(OptionError.Conflict, "--distributed", "trains on --data as it is; evaluate the final model with `ortzo eval` (no --dev, --test or --num-train)");
+        var cluster = ClusterSpec.Parse(result.GetValue(Cluster) ?? throw OptionErrors.Fail(OptionError.Conflict, "--distributed", "needs --cluster"));
         var mode = result.GetValue(Mode) switch
         {
             "data" => DistributionMode.DataParallel,
             "query" => DistributionMode.QueryParallel,
-            var m => throw new ArgumentException($"--mode {m}: expected data or query"),
+            var m => throw OptionErrors.Fail(OptionError.UnknownValue, "--mode", $"\'{m}\'; expected data or query"),
         };
         var spec = RunSpecs.Create(result.GetValue(Run) ?? "pending", model, data, task, options, outDir, mode, 0, result.GetValue(LeaseMs), result.GetValue(DigestEvery),
             checkpointEvery > 0 ? (int)checkpointEvery : 100);
@@ -55,7 +55,7 @@ internal static class DistributedTrain
         using var host = ConnectClient(cluster);
         var coordinator = host.Services.GetRequiredService<IClusterClient>().GetGrain<IRunCoordinator>(runId);
         var reply = Retry(() => coordinator.Start(spec));
-        if (!reply.Accepted) throw new InvalidOperationException($"the cluster refused the run: {reply.Reason}; choose another --run");
+        if (!reply.Accepted) throw OptionErrors.Fail(OptionError.Conflict, "--run", $"was refused by the cluster: {reply.Reason}; choose another --run");
         if (reply.Reason is { } note) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(note)}: watching it[/]");
 
         using var cancel = new CancellationTokenSource();

@@ -27,7 +27,7 @@ internal static class GpuCheckCommand
         {
             CommonOptions.Apply(result);
             var ptxFile = result.GetValue(ptxOption);
-            byte[] ptx = ptxFile is null ? KernelModule.EmbeddedPtx() : File.ReadAllBytes(ptxFile.FullName);
+            byte[] ptx = ptxFile is null ? KernelModule.EmbeddedPtx() : File.ReadAllBytes(CommonOptions.ExistingFile(ptxFile.FullName, "--ptx"));
             string ptxText = KernelModule.Text(ptx);
             var report = new Dictionary<string, object?>
             {

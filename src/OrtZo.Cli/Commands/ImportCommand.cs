@@ -39,7 +39,7 @@ internal static class ImportCommand
                     "structure" => ImportVerification.Structure,
                     "session" => ImportVerification.Session,
                     "forward" => ImportVerification.Forward,
-                    var v => throw new ArgumentException($"--verify {v}: expected structure, session or forward"),
+                    var v => throw OptionErrors.Fail(OptionError.UnknownValue, "--verify", $"\'{v}\'; expected structure, session or forward"),
                 },
             };
             var report = ModelImport.Import(result.GetValue(source)!, result.GetValue(outDir)!, options);

@@ -42,7 +42,7 @@ internal static class MakeModelCommand
             string work = Directory.CreateTempSubdirectory("ortzo-make-").FullName;
             try
             {
-                var texts = result.GetValue(corpus)!.SelectMany(File.ReadLines).Where(l => l.Length > 0);
+                var texts = result.GetValue(corpus)!.Select(f => CommonOptions.ExistingFile(f, "--corpus")).SelectMany(File.ReadLines).Where(l => l.Length > 0);
                 var bpe = ByteBpeTrainer.Train(texts, result.GetValue(vocab));
                 bpe.WriteTo(work);
                 var config = new TinyGptConfig

@@ -98,7 +98,7 @@ internal static class TrainCommand
                 {
                     "constant" => LearningRateSchedule.Constant,
                     "linear" => LearningRateSchedule.Linear,
-                    var s => throw new ArgumentException($"--schedule {s}: expected constant or linear"),
+                    var s => throw OptionErrors.Fail(OptionError.UnknownValue, "--schedule", $"\'{s}\'; expected constant or linear"),
                 },
                 TotalSteps = result.GetValue(steps),
                 WeightDecay = result.GetValue(weightDecay),
@@ -115,7 +115,7 @@ internal static class TrainCommand
                     "off" => BlockWiseMode.Off,
                     "coordinate" => BlockWiseMode.Coordinate,
                     "jacobi" => BlockWiseMode.Jacobi,
-                    var s => throw new ArgumentException($"--block-wise {s}: expected off, coordinate or jacobi"),
+                    var s => throw OptionErrors.Fail(OptionError.UnknownValue, "--block-wise", $"\'{s}\'; expected off, coordinate or jacobi"),
                 },
                 GradientPruning = result.GetValue(gradPrune),
                 GradientPruningResample = result.GetValue(gradPruneResample),
@@ -124,7 +124,7 @@ internal static class TrainCommand
                 {
                     "loss" => ZoObjective.Loss,
                     "accuracy" => ZoObjective.Accuracy,
-                    var s => throw new ArgumentException($"--objective {s}: expected loss or accuracy"),
+                    var s => throw OptionErrors.Fail(OptionError.UnknownValue, "--objective", $"\'{s}\'; expected loss or accuracy"),
                 },
             };
             options.Validate();
@@ -132,7 +132,7 @@ internal static class TrainCommand
             {
                 // Workers open the model folder as it is; they would silently train the full model instead of adapters.
                 if (zo.Peft is not null)
-                    throw new ArgumentException($"--distributed with --peft {zo.Peft.Scheme.ToString().ToLowerInvariant()}: distributed runs train full models only; run PEFT in one process");
+                    throw OptionErrors.Fail(OptionError.Conflict, "--distributed", $"with --peft {zo.Peft.Scheme.ToString().ToLowerInvariant()}: distributed runs train full models only; run PEFT in one process");
                 return DistributedTrain.Start(result, options, result.GetValue(model)!, result.GetValue(data)!, taskName, result.GetValue(outDir)!, result.GetValue(checkpointEvery));
             }
             var settings = new TrainingRunSettings
@@ -234,7 +234,7 @@ internal static class TrainCommand
                     "lora" => PeftScheme.Lora,
                     "prefix" => PeftScheme.Prefix,
                     "prompt" => PeftScheme.Prompt,
-                    _ => throw new ArgumentException($"--peft {scheme}: expected full, lora, prefix or prompt"),
+                    _ => throw OptionErrors.Fail(OptionError.UnknownValue, "--peft", $"\'{scheme}\'; expected full, lora, prefix or prompt"),
                 },
                 LoraRank = result.GetValue(_loraRank),
                 LoraAlpha = result.GetValue(_loraAlpha),
@@ -246,14 +246,14 @@ internal static class TrainCommand
                 {
                     "real" => PrefixInit.RealActivations,
                     "random" => PrefixInit.Random,
-                    var s => throw new ArgumentException($"--prefix-init {s}: expected real or random"),
+                    var s => throw OptionErrors.Fail(OptionError.UnknownValue, "--prefix-init", $"\'{s}\'; expected real or random"),
                 },
                 PromptTokens = result.GetValue(_promptTokens),
                 PromptInit = result.GetValue(_promptInit) switch
                 {
                     "vocab" => PromptInit.Vocabulary,
                     "random" => PromptInit.Random,
-                    var s => throw new ArgumentException($"--prompt-init {s}: expected vocab or random"),
+                    var s => throw OptionErrors.Fail(OptionError.UnknownValue, "--prompt-init", $"\'{s}\'; expected vocab or random"),
                 },
                 RandomInitStd = result.GetValue(_initStd),
                 InitSeed = seed,
@@ -261,7 +261,7 @@ internal static class TrainCommand
                 {
                     "initializers" => FrozenBase.Initializers,
                     "inputs" => FrozenBase.Inputs,
-                    var s => throw new ArgumentException($"--frozen-base {s}: expected initializers or inputs"),
+                    var s => throw OptionErrors.Fail(OptionError.UnknownValue, "--frozen-base", $"\'{s}\'; expected initializers or inputs"),
                 },
             };
             options.Validate();
@@ -277,7 +277,7 @@ internal static class TrainCommand
         "zo-mmt" => ZoOptimizer.ZoMomentum,
         "zo-adam" => ZoOptimizer.ZoAdam,
         "zo-cons" => ZoOptimizer.ZoConservative,
-        _ => throw new ArgumentException($"--optimizer {name}: expected mezo, zo-sgd, sparse-mezo, zo-sign, zo-mmt, zo-adam or zo-cons"),
+        _ => throw OptionErrors.Fail(OptionError.UnknownValue, "--optimizer", $"\'{name}\'; expected mezo, zo-sgd, sparse-mezo, zo-sign, zo-mmt, zo-adam or zo-cons"),
     };
 
     internal static WeightKinds ParseKinds(string text)
@@ -293,7 +293,7 @@ internal static class TrainCommand
                 "biases" => WeightKinds.Biases,
                 "other" => WeightKinds.Other,
                 "all" => WeightKinds.All,
-                _ => throw new ArgumentException($"--sparse-targets: unknown kind '{part}'; expected matrices, embeddings, head, norms, biases, other or all"),
+                _ => throw OptionErrors.Fail(OptionError.UnknownValue, "--sparse-targets", $"unknown kind '{part}'; expected matrices, embeddings, head, norms, biases, other or all"),
             };
         return kinds;
     }

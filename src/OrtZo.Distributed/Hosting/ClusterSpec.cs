@@ -37,7 +37,7 @@ public sealed record ClusterSpec(ClusterKind Kind, IPEndPoint? Primary, string? 
             "dev" => new ClusterSpec(ClusterKind.Development, ParseEndpoint(rest, text), null),
             "redis" when rest.Length > 0 => new ClusterSpec(ClusterKind.Redis, null, rest),
             "postgres" when rest.Length > 0 => new ClusterSpec(ClusterKind.Postgres, null, rest),
-            _ => throw new ArgumentException($"--cluster {text}: expected localhost, dev:HOST:PORT, redis:CONFIGURATION or postgres:CONNECTION-STRING"),
+            _ => throw OptionErrors.Fail(OptionError.UnknownValue, "--cluster", $"\'{text}\'; expected localhost, dev:HOST:PORT, redis:CONFIGURATION or postgres:CONNECTION-STRING"),
         };
     }
 
@@ -51,7 +51,7 @@ public sealed record ClusterSpec(ClusterKind Kind, IPEndPoint? Primary, string? 
             var v4 = addresses.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) ?? addresses.FirstOrDefault();
             if (v4 is not null) return new IPEndPoint(v4, port);
         }
-        throw new ArgumentException($"--cluster {whole}: expected dev:HOST:PORT with the primary silo's address");
+        throw OptionErrors.Fail(OptionError.UnknownValue, "--cluster", $"\'{whole}\'; expected dev:HOST:PORT with the primary silo's address");
     }
 
     public override string ToString() => Kind switch

@@ -9,7 +9,7 @@ public static class RunSpecs
         DistributionMode mode = DistributionMode.DataParallel, int trainExamples = 0, int leaseMilliseconds = 2000, int digestEvery = 10, int checkpointEvery = 100)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(runId);
-        if (runId.StartsWith('_')) throw new ArgumentException($"run id '{runId}': ids starting with '_' are reserved", nameof(runId));
+        if (runId.StartsWith('_')) throw OptionErrors.Fail(OptionError.OutOfRange, "--run", $"'{runId}': ids starting with '_' are reserved");
         ArgumentOutOfRangeException.ThrowIfLessThan(leaseMilliseconds, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(digestEvery);
         ArgumentOutOfRangeException.ThrowIfNegative(checkpointEvery);

@@ -21,7 +21,7 @@ internal static class CheckpointFiles
     {
         string actual = Sha256(mark.Folder);
         if (actual != mark.Sha256)
-            throw new InvalidDataException($"{mark.Folder}: checkpoint SHA-256 {actual} differs from the run log's {mark.Sha256}");
+            throw CheckpointErrors.Fail(CheckpointError.DigestMismatch, mark.Folder, null, $"checkpoint SHA-256 {actual} differs from the run log's {mark.Sha256}");
     }
 
     private static string Sha256(string folder)

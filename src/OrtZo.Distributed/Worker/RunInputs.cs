@@ -28,10 +28,10 @@ internal sealed class RunInputs
     {
         options.Validate();
         if (mode == DistributionMode.QueryParallel && (options.OnePoint || options.BlockWise != BlockWiseMode.Off || options.Optimizer == ZoOptimizer.ZoConservative))
-            throw new ArgumentException("query-parallel mode needs the two-point q-query estimator (no --one-point, --block-wise or zo-cons)");
+            throw OptionErrors.Fail(OptionError.Conflict, "--mode", "query-parallel mode needs the two-point q-query estimator (no --one-point, --block-wise or zo-cons)");
         var train = TaskData.Load(dataPath, task);
         if (trainExamples > 0) train = train.Take(trainExamples);
-        if (train.Count == 0) throw new ArgumentException($"{dataPath}: no training examples");
+        if (train.Count == 0) throw OptionErrors.Fail(OptionError.Unusable, "--data", $"{dataPath}: no training examples");
         string optionsJson = OptionsJson(options);
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (string file in Directory.GetFiles(modelPath).Where(f => !f.EndsWith(".md", StringComparison.OrdinalIgnoreCase)).Order(StringComparer.Ordinal))

@@ -38,11 +38,11 @@ internal static class CausalLmImporter
         string modelPath = ResolveSourceModel(sourceModelOrFolder);
         string output = Path.GetFullPath(outputFolder).TrimEnd(Path.DirectorySeparatorChar);
         if (string.Equals(output, Path.GetDirectoryName(modelPath), StringComparison.Ordinal))
-            throw new OnnxModelException(OnnxError.OutputExists, output, null, "the output folder must differ from the source model's folder");
+            throw OnnxErrors.Fail(OnnxError.OutputExists, output, null, "the output folder must differ from the source model's folder");
         if (File.Exists(output))
-            throw new OnnxModelException(OnnxError.OutputExists, output, null, "is a file; the output must be a folder");
+            throw OnnxErrors.Fail(OnnxError.OutputExists, output, null, "is a file; the output must be a folder");
         if (Directory.Exists(output) && !options.Overwrite)
-            throw new OnnxModelException(OnnxError.OutputExists, output, null, "already exists; pass Overwrite to replace it");
+            throw OnnxErrors.Fail(OnnxError.OutputExists, output, null, "already exists; pass Overwrite to replace it");
 
         string parent = Path.GetDirectoryName(output)!;
         Directory.CreateDirectory(parent);
@@ -103,7 +103,7 @@ internal static class CausalLmImporter
         var graph = model.Graph;
         int opset = ModelOpset.Default(model);
         if (opset < 11)
-            throw new OnnxModelException(OnnxError.Unsupported, path, "opset_import",
+            throw OnnxErrors.Fail(OnnxError.Unsupported, path, "opset_import",
                 $"the model imports opset {opset} of the default domain; 11 or later is required");
 
         // Before IR 4, initializers were also listed as inputs; those entries are not data the engine feeds.
@@ -114,7 +114,7 @@ internal static class CausalLmImporter
         string? attentionMask = graph.Input.Any(i => i.Name == "attention_mask") ? "attention_mask" : null;
         string? positionIds = graph.Input.Any(i => i.Name == "position_ids") ? "position_ids" : null;
         if (graph.Input.Any(i => i.Name == "use_cache_branch"))
-            throw new OnnxModelException(OnnxError.Unsupported, path, "input 'use_cache_branch'",
+            throw OnnxErrors.Fail(OnnxError.Unsupported, path, "input 'use_cache_branch'",
                 "this is an Optimum merged decoder (two branches in an If node); import the plain decoder_model.onnx instead");
         string logits = FindLogits(graph, path);
 
@@ -124,7 +124,7 @@ internal static class CausalLmImporter
         foreach (var input in graph.Input)
         {
             if (input.Name != inputIds && input.Name != attentionMask && input.Name != positionIds)
-                throw new OnnxModelException(OnnxError.Unsupported, path, $"input '{input.Name}'",
+                throw OnnxErrors.Fail(OnnxError.Unsupported, path, $"input '{input.Name}'",
                     "is neither input_ids, attention_mask, position_ids nor a past key/value; the engine would not know what to feed");
         }
         var notes = new List<string>();
@@ -218,7 +218,7 @@ internal static class CausalLmImporter
         foreach (var (_, name) in tokenizerFiles)
         {
             if (reserved.Contains(name))
-                throw new OnnxModelException(OnnxError.Unsupported, name, null, "a tokenizer file may not take the name of a model folder file");
+                throw OnnxErrors.Fail(OnnxError.Unsupported, name, null, "a tokenizer file may not take the name of a model folder file");
         }
 
         var tensors = new List<TensorSource>();
@@ -301,7 +301,7 @@ internal static class CausalLmImporter
         string full = Path.GetFullPath(sourceModelOrFolder);
         if (File.Exists(full)) return full;
         if (!Directory.Exists(full))
-            throw new OnnxModelException(OnnxError.Unreadable, full, null, "no such file or folder; expected an .onnx file or a folder holding model.onnx");
+            throw OnnxErrors.Fail(OnnxError.Unreadable, full, null, "no such file or folder; expected an .onnx file or a folder holding model.onnx");
         foreach (var name in ModelFileNames)
         {
             string candidate = Path.Combine(full, name);
@@ -309,7 +309,7 @@ internal static class CausalLmImporter
         }
         var onnx = Directory.GetFiles(full, "*.onnx");
         if (onnx.Length == 1) return onnx[0];
-        throw new OnnxModelException(OnnxError.Unreadable, full, null, onnx.Length == 0
+        throw OnnxErrors.Fail(OnnxError.Unreadable, full, null, onnx.Length == 0
             ? "the folder holds no .onnx file"
             : $"the folder holds several .onnx files ({string.Join(", ", onnx.Select(Path.GetFileName).Order())}) and none is named {string.Join(" or ", ModelFileNames)}; name the file to import");
     }
@@ -322,7 +322,7 @@ internal static class CausalLmImporter
                                                 && i.Name is not ("attention_mask" or "position_ids")).ToList();
         return candidates.Count == 1
             ? candidates[0].Name
-            : throw new OnnxModelException(OnnxError.NotACausalLm, path, "graph inputs",
+            : throw OnnxErrors.Fail(OnnxError.NotACausalLm, path, "graph inputs",
                 $"no input named 'input_ids' and {candidates.Count} integer [batch, sequence] inputs; expected exactly one token-id input");
     }
 
@@ -335,7 +335,7 @@ internal static class CausalLmImporter
                                                  && o.Type!.TensorType.Shape?.Dim.Count == 3).ToList();
         return candidates.Count == 1
             ? candidates[0].Name
-            : throw new OnnxModelException(OnnxError.NotACausalLm, path, "graph outputs",
+            : throw OnnxErrors.Fail(OnnxError.NotACausalLm, path, "graph outputs",
                 $"no output named 'logits' and {candidates.Count} float rank-3 outputs among [{string.Join(", ", graph.Output.Select(o => o.Name))}]; expected logits [batch, sequence, vocab]");
     }
 
@@ -361,7 +361,7 @@ internal static class CausalLmImporter
             Directory.Move(temp, output);
             return;
         }
-        if (!overwrite) throw new OnnxModelException(OnnxError.OutputExists, output, null, "appeared during the import; pass Overwrite to replace it");
+        if (!overwrite) throw OnnxErrors.Fail(OnnxError.OutputExists, output, null, "appeared during the import; pass Overwrite to replace it");
         string old = Path.Combine(Path.GetDirectoryName(output)!, $".{Path.GetFileName(output)}.replaced-{Guid.NewGuid():N}");
         Directory.Move(output, old);
         try

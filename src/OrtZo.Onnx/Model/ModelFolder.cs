@@ -25,10 +25,10 @@ internal sealed class ModelFolder
     {
         string dir = System.IO.Path.GetFullPath(path);
         if (!Directory.Exists(dir))
-            throw new ModelFormatException(dir, null, "model folder not found");
+            throw ModelErrors.Fail(ModelFolderError.FolderMissing, dir, null, "model folder not found");
         string manifestPath = System.IO.Path.Combine(dir, ModelManifest.FileName);
         if (!File.Exists(manifestPath))
-            throw new ModelFormatException(manifestPath, null, "missing; is this an OrtZo model folder? (`ortzo import` makes one from an ONNX causal LM)");
+            throw ModelErrors.Fail(ModelFolderError.ManifestMissing, manifestPath, null, "missing; is this an OrtZo model folder? (`ortzo import` makes one from an ONNX causal LM)");
         var manifest = ReadManifest(manifestPath);
         Validate(dir, manifestPath, manifest);
         return new ModelFolder(dir, manifest);
@@ -44,9 +44,9 @@ internal sealed class ModelFolder
         catch (JsonException e)
         {
             string field = e.Path is { Length: > 0 } p ? p : "(root)";
-            throw new ModelFormatException(manifestPath, field, $"invalid JSON or wrong type: {e.Message}", e);
+            throw ModelErrors.Fail(ModelFolderError.ManifestInvalidJson, manifestPath, field, $"invalid JSON or wrong type: {e.Message}", e);
         }
-        return manifest ?? throw new ModelFormatException(manifestPath, null, "empty manifest");
+        return manifest ?? throw ModelErrors.Fail(ModelFolderError.ManifestEmpty, manifestPath, null, "empty manifest");
     }
 
     public static void WriteManifest(string manifestPath, ModelManifest manifest) =>
@@ -55,32 +55,32 @@ internal sealed class ModelFolder
     private static void Validate(string dir, string file, ModelManifest m)
     {
         if (m.Format != ModelManifest.FormatName)
-            throw new ModelFormatException(file, "format", $"'{m.Format}', expected '{ModelManifest.FormatName}'");
+            throw ModelErrors.Fail(ModelFolderError.WrongFormat, file, "format", $"'{m.Format}', expected '{ModelManifest.FormatName}'");
         if (m.Version != ModelManifest.CurrentVersion)
-            throw new ModelFormatException(file, "version", $"{m.Version}; this OrtZo reads version {ModelManifest.CurrentVersion}");
+            throw ModelErrors.Fail(ModelFolderError.UnsupportedVersion, file, "version", $"{m.Version}; this OrtZo reads version {ModelManifest.CurrentVersion}");
         foreach (var (field, rel) in new[] { ("graph", m.Graph), ("weights", m.Weights) })
             if (!File.Exists(System.IO.Path.Combine(dir, rel)))
-                throw new ModelFormatException(file, field, $"names '{rel}', which is not in the folder");
+                throw ModelErrors.Fail(ModelFolderError.FileMissing, file, field, $"names '{rel}', which is not in the folder");
         if (m.WeightInputs.Count == 0)
-            throw new ModelFormatException(file, "weight_inputs", "empty; a trainable model needs at least one weight input");
+            throw ModelErrors.Fail(ModelFolderError.NoWeights, file, "weight_inputs", "empty; a trainable model needs at least one weight input");
         var groups = new HashSet<string>(m.Groups, StringComparer.Ordinal);
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < m.WeightInputs.Count; i++)
         {
             var w = m.WeightInputs[i];
             string at = $"weight_inputs[{i}]";
-            if (!names.Add(w.Name)) throw new ModelFormatException(file, at + ".name", $"'{w.Name}' appears twice");
+            if (!names.Add(w.Name)) throw ModelErrors.Fail(ModelFolderError.DuplicateWeight, file, at + ".name", $"'{w.Name}' appears twice");
             if (!DTypeExtensions.TryParseShortName(w.Dtype, out var dt) || !dt.IsTrainableFloat())
-                throw new ModelFormatException(file, at + ".dtype", $"'{w.Dtype}', expected f32, f16 or bf16");
+                throw ModelErrors.Fail(ModelFolderError.InvalidDType, file, at + ".dtype", $"'{w.Dtype}', expected f32, f16 or bf16");
             if (w.Shape.Any(d => d <= 0))
-                throw new ModelFormatException(file, at + ".shape", "weight shapes must be static and positive");
+                throw ModelErrors.Fail(ModelFolderError.InvalidShape, file, at + ".shape", "weight shapes must be static and positive");
             if (!groups.Contains(w.Group))
-                throw new ModelFormatException(file, at + ".group", $"'{w.Group}' is not listed in groups");
+                throw ModelErrors.Fail(ModelFolderError.UnknownGroup, file, at + ".group", $"'{w.Group}' is not listed in groups");
         }
         foreach (var t in m.Tokenizer.Files)
             if (!File.Exists(System.IO.Path.Combine(dir, t)))
-                throw new ModelFormatException(file, "tokenizer.files", $"names '{t}', which is not in the folder");
-        if (m.MaxLength <= 1) throw new ModelFormatException(file, "max_length", $"{m.MaxLength}; must be at least 2");
+                throw ModelErrors.Fail(ModelFolderError.TokenizerFileMissing, file, "tokenizer.files", $"names '{t}', which is not in the folder");
+        if (m.MaxLength <= 1) throw ModelErrors.Fail(ModelFolderError.MaxLengthTooSmall, file, "max_length", $"{m.MaxLength}; must be at least 2");
     }
 
     public IReadOnlyList<TensorSpec> WeightSpecs() =>
@@ -136,14 +136,19 @@ internal sealed class ModelFolder
     {
         string target = System.IO.Path.GetFullPath(destination);
         string parent = System.IO.Path.GetDirectoryName(target)!;
-        Directory.CreateDirectory(parent);
         string temp = System.IO.Path.Combine(parent, $".{System.IO.Path.GetFileName(target)}.tmp-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(temp);
         try
         {
+            Directory.CreateDirectory(parent);
+            Directory.CreateDirectory(temp);
             build(temp);
             ReplaceDirectory(temp, target);
             return target;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDeleteDirectory(temp);
+            throw WeightStoreErrors.Fail(WeightStoreError.Io, target, null, $"cannot be written: {e.Message}", e);
         }
         catch
         {

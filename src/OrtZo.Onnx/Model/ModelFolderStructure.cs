@@ -16,8 +16,8 @@ internal static class ModelFolderStructure
         VerifyWeightsFile(Path.Combine(folder, manifest.Weights), manifest);
     }
 
-    private static OnnxModelException Fail(string path, string? subject, string message) =>
-        new(OnnxError.VerificationFailed, path, subject, message);
+    private static OrtZoException Fail(string path, string? subject, string message) =>
+        OnnxErrors.Fail(OnnxError.VerificationFailed, path, subject, message);
 
     private static void VerifyGraph(string path, ModelManifest manifest)
     {

@@ -25,7 +25,7 @@ internal sealed class SourceConfigFiles
             }
             catch (JsonException e)
             {
-                throw new Onnx.OnnxModelException(Onnx.OnnxError.Unreadable, path, null, $"not valid JSON: {e.Message}", e);
+                throw Onnx.OnnxErrors.Fail(Onnx.OnnxError.Unreadable, path, null, $"not valid JSON: {e.Message}", e);
             }
         }
     }

@@ -25,7 +25,7 @@ internal static class TokenizerDiscovery
             foreach (var (source, _) in copies)
             {
                 if (!File.Exists(source))
-                    throw new Onnx.OnnxModelException(Onnx.OnnxError.Unreadable, source, null, "tokenizer file given in the import options does not exist");
+                    throw Onnx.OnnxErrors.Fail(Onnx.OnnxError.Unreadable, source, null, "tokenizer file given in the import options does not exist");
             }
             var info = given with
             {

@@ -45,7 +45,7 @@ internal static partial class AttentionCores
     {
         var index = new GraphIndex(graph);
         if (graph.Node.FirstOrDefault(n => FusedAttentionOps.Contains(n.OpType)) is { } fused)
-            throw new OnnxModelException(OnnxError.Unsupported, path, $"node '{fused.Name}'",
+            throw OnnxErrors.Fail(OnnxError.Unsupported, path, $"node '{fused.Name}'",
                 $"fused {fused.OpType} op; prefix tuning rewrites attention spelled as MatMul → Softmax → MatMul (export the model without attention fusion)");
         var layerGroups = manifest.Groups.Where(g => g.StartsWith("layers.", StringComparison.Ordinal)).ToList();
         var cores = new List<AttentionCore>();
@@ -56,10 +56,10 @@ internal static partial class AttentionCores
             cores.Add(core);
         }
         if (cores.Count == 0)
-            throw new OnnxModelException(OnnxError.Unsupported, path, "attention",
+            throw OnnxErrors.Fail(OnnxError.Unsupported, path, "attention",
                 "no attention found (MatMul(Q, Kᵀ) → scale/mask → Softmax → MatMul(·, V)); prefix tuning needs it in every layer");
         if (layerGroups.Count > 0 && layerGroups.Count != cores.Count)
-            throw new OnnxModelException(OnnxError.Unsupported, path, "attention",
+            throw OnnxErrors.Fail(OnnxError.Unsupported, path, "attention",
                 $"found {cores.Count} attention cores but {layerGroups.Count} layer groups; every layer must have exactly one recognisable attention");
         for (int i = 0; i < cores.Count; i++)
         {
@@ -88,7 +88,7 @@ internal static partial class AttentionCores
             {
                 // Only an error if this Softmax otherwise looks like attention (its output feeds a MatMul).
                 if (ContextOf(index, softmax) is null) return null;
-                throw new OnnxModelException(OnnxError.Unsupported, path, $"node '{producer.Name}'",
+                throw OnnxErrors.Fail(OnnxError.Unsupported, path, $"node '{producer.Name}'",
                     $"{producer.OpType} between the attention scores and Softmax '{softmax.Name}'; prefix tuning supports scale (Mul/Div by a scalar), mask (Add/Sub/Where/Mul) and Cast steps only");
             }
             int slot = ChainSlot(index, producer);
@@ -100,7 +100,7 @@ internal static partial class AttentionCores
         var context = ContextOf(index, softmax);
         if (context is null) return null;
         if (Axis(softmax) is not (-1 or 3))
-            throw new OnnxModelException(OnnxError.Unsupported, path, $"node '{softmax.Name}'",
+            throw OnnxErrors.Fail(OnnxError.Unsupported, path, $"node '{softmax.Name}'",
                 $"attention Softmax over axis {Axis(softmax)}; expected the last axis of [B, H, T, S] scores");
         steps.Reverse();
         return new AttentionCore(layer, "", scores, steps, softmax, context, KvHeadsBeforeRepeat(graph, index, context.Input[1]));
@@ -153,10 +153,10 @@ internal static partial class AttentionCores
                 return IsScalar(graph, index, node.Input[1 - slot], 12);
             case "Div" when slot == 0:
                 if (!IsScalar(graph, index, node.Input[1], 12))
-                    throw new OnnxModelException(OnnxError.Unsupported, path, $"node '{node.Name}'", "divides the attention scores by a tensor; expected a scalar scale");
+                    throw OnnxErrors.Fail(OnnxError.Unsupported, path, $"node '{node.Name}'", "divides the attention scores by a tensor; expected a scalar scale");
                 return true;
             default:
-                throw new OnnxModelException(OnnxError.Unsupported, path, $"node '{node.Name}'",
+                throw OnnxErrors.Fail(OnnxError.Unsupported, path, $"node '{node.Name}'",
                     $"{node.OpType} takes the attention scores as input {slot}; expected them as the first operand");
         }
     }

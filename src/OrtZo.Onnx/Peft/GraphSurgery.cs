@@ -81,7 +81,7 @@ internal static class GraphSurgery
                 if (--waitingOn[d] == 0) ready.Enqueue(d, d);
         }
         if (order.Count != nodes.Count)
-            throw new OnnxModelException(OnnxError.Unsupported, path, null, "the rewritten graph has a cycle; this is a bug in the PEFT rewrite");
+            throw OnnxErrors.Fail(OnnxError.Unsupported, path, null, "the rewritten graph has a cycle; this is a bug in the PEFT rewrite");
         graph.Node.Clear();
         graph.Node.AddRange(order);
     }

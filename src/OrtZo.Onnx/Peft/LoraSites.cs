@@ -54,7 +54,7 @@ internal static class LoraSites
         if (matched.Count == 0)
         {
             var available = matrices.Take(12).Select(w => Describe(index, w));
-            throw new OnnxModelException(OnnxError.Unsupported, path, "LoRA targets",
+            throw OnnxErrors.Fail(OnnxError.Unsupported, path, "LoRA targets",
                 $"no 2-D projection matches {string.Join(", ", explicitTargets ?? DefaultTargets.Concat(FusedAttentionTargets))}; " +
                 $"matrices include {string.Join("; ", available)}{(matrices.Count > 12 ? "; …" : "")}. Name one of their parts with --lora-targets");
         }
@@ -66,7 +66,7 @@ internal static class LoraSites
         string subject = $"weight '{w.Name}'";
         var readers = index.Consumers(w.Name);
         if (readers.Count != 1)
-            throw new OnnxModelException(OnnxError.Unsupported, path, subject,
+            throw OnnxErrors.Fail(OnnxError.Unsupported, path, subject,
                 $"read by {readers.Count} nodes ({string.Join(", ", readers.Select(r => r.Node.OpType))}); LoRA adapts a weight read by exactly one MatMul or Gemm");
         var (node, slot) = readers[0];
         DTypeExtensions.TryParseShortName(w.Dtype, out var dtype);
@@ -75,7 +75,7 @@ internal static class LoraSites
         {
             case "Gemm" when slot == 1:
                 if (IntAttribute(node, "transA") != 0)
-                    throw new OnnxModelException(OnnxError.Unsupported, path, subject, $"its Gemm '{node.Name}' has transA = 1; expected the activations untransposed");
+                    throw OnnxErrors.Fail(OnnxError.Unsupported, path, subject, $"its Gemm '{node.Name}' has transA = 1; expected the activations untransposed");
                 return IntAttribute(node, "transB") == 1
                     ? new LoraSite(w.Name, node, WeightLayout.OutIn, cols, rows, w.Group, dtype)
                     : new LoraSite(w.Name, node, WeightLayout.InOut, rows, cols, w.Group, dtype);
@@ -87,7 +87,7 @@ internal static class LoraSites
                     return new LoraSite(w.Name, after[0].Node, WeightLayout.OutIn, cols, rows, w.Group, dtype);
                 break;
         }
-        throw new OnnxModelException(OnnxError.Unsupported, path, subject,
+        throw OnnxErrors.Fail(OnnxError.Unsupported, path, subject,
             $"read by {node.OpType} '{node.Name}' (input {slot}); LoRA expects MatMul(x, W), MatMul(x, Transpose(W)) or Gemm(x, W)");
     }
 

@@ -90,7 +90,7 @@ internal static class PromptRewrite
         var tables = manifest.WeightInputs.Where(w => w.Role == WeightRole.Embedding && w.Shape.Count == 2).Select(w => w.Name).ToHashSet(StringComparer.Ordinal);
         var lookups = graph.Node.Where(n => n.OpType == "Gather" && n.Input.Count == 2 && tables.Contains(n.Input[0]) && n.Input[1] == ids).ToList();
         if (lookups.Count != 1)
-            throw new OnnxModelException(OnnxError.Unsupported, path, $"input '{ids}'",
+            throw OnnxErrors.Fail(OnnxError.Unsupported, path, $"input '{ids}'",
                 $"{lookups.Count} Gather nodes look '{ids}' up in a token-embedding weight ({string.Join(", ", tables)}); prompt tuning needs exactly one, reading the ids directly");
         return (lookups[0], lookups[0].Input[0]);
     }

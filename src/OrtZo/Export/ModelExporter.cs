@@ -38,8 +38,8 @@ internal static class ModelExporter
         string target = Path.GetFullPath(destination).TrimEnd(Path.DirectorySeparatorChar);
         var sourceFolders = new[] { model.Folder.Path, model.FolderPath, model.PeftState?.BaseFolder.Path };
         if (sourceFolders.Any(f => f is not null && string.Equals(Path.GetFullPath(f).TrimEnd(Path.DirectorySeparatorChar), target, StringComparison.Ordinal)))
-            throw new ArgumentException($"{target}: the export must not replace the folder it reads from", nameof(destination));
-        if (File.Exists(target)) throw new ArgumentException($"{target} is a file; the export goes into a folder", nameof(destination));
+            throw new OrtZoException(OrtZoErrorKind.OutputExists, OnnxError.OutputExists, $"{target}: the export must not replace the folder it reads from", target);
+        if (File.Exists(target)) throw new OrtZoException(OrtZoErrorKind.OutputExists, OnnxError.OutputExists, $"{target} is a file; the export goes into a folder", target);
 
         var peft = model.PeftState;
         var tuned = model.ReadWeights();
@@ -48,7 +48,7 @@ internal static class ModelExporter
         var scheme = peft?.Options.Scheme ?? PeftScheme.Full;
         bool merged = scheme == PeftScheme.Lora && mergeLora;
         string logits = manifest.Outputs.Logits
-            ?? throw new ModelFormatException(Path.Combine(peft?.BaseFolder.Path ?? model.Folder.Path, ModelManifest.FileName), "outputs.logits",
+            ?? throw ModelErrors.Fail(ModelFolderError.OutputMissing, Path.Combine(peft?.BaseFolder.Path ?? model.Folder.Path, ModelManifest.FileName), "outputs.logits",
                 "the graph's logits output was dropped at import; there is nothing to export");
 
         ModelProto proto;
@@ -155,7 +155,7 @@ internal static class ModelExporter
             if (output is not null) graph.Output.Remove(output);
         }
         if (graph.Output.All(o => o.Name != logits))
-            throw new OnnxModelException(OnnxError.NotACausalLm, path, $"output '{logits}'", "ortzo.json names it as the logits, but the graph has no such output");
+            throw OnnxErrors.Fail(OnnxError.NotACausalLm, path, $"output '{logits}'", "ortzo.json names it as the logits, but the graph has no such output");
         if (virtualTokens > 0)
         {
             var g = new GraphBuilder(graph, ModelOpset.Default(model), "ortzo_export/");
@@ -167,7 +167,7 @@ internal static class ModelExporter
         DeadNodeElimination.Apply(graph);
         string labels = manifest.Inputs.LabelMask;
         if (graph.Node.Any(n => n.Input.Contains(labels)))
-            throw new OnnxModelException(OnnxError.Unsupported, path, $"input '{labels}'", "still read after the scoring head was removed; the graph is not one `ortzo import` wrote");
+            throw OnnxErrors.Fail(OnnxError.Unsupported, path, $"input '{labels}'", "still read after the scoring head was removed; the graph is not one `ortzo import` wrote");
         var labelInput = graph.Input.FirstOrDefault(i => i.Name == labels);
         if (labelInput is not null) graph.Input.Remove(labelInput);
     }

@@ -28,7 +28,7 @@ internal sealed unsafe class TextGenerator : IDisposable
     {
         _model = model;
         var manifest = model.Folder.Manifest;
-        _logits = manifest.Outputs.Logits ?? throw new ModelFormatException(model.Folder.ManifestPath, "outputs.logits", "this model folder keeps no logits output, so it cannot generate");
+        _logits = manifest.Outputs.Logits ?? throw ModelErrors.Fail(ModelFolderError.OutputMissing, model.Folder.ManifestPath, "outputs.logits", "this model folder keeps no logits output, so it cannot generate");
         using var so = ExecutionProviders.CreateSessionOptions(model.Device, model.Threads);
         _session = new InferenceSession(model.Folder.GraphPath, so);
         _binding = _session.CreateIoBinding();
@@ -41,7 +41,7 @@ internal sealed unsafe class TextGenerator : IDisposable
         _model.Engine.Settle();
         var manifest = _model.Folder.Manifest;
         var ids = promptIds.ToList();
-        if (ids.Count == 0) throw new ArgumentException("the prompt has no tokens (and the tokenizer adds no BOS); give a prompt");
+        if (ids.Count == 0) throw OptionErrors.Fail(OptionError.Unusable, "--prompt", "has no tokens (and the tokenizer adds no BOS); give a non-empty prompt");
         var rng = new Random(unchecked((int)options.Seed ^ (int)(options.Seed >> 32)));
         var generated = new List<int>();
         for (int n = 0; n < options.MaxNewTokens && ids.Count < manifest.MaxLength; n++)

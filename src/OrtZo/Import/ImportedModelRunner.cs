@@ -47,9 +47,9 @@ internal sealed unsafe class ImportedModelRunner : IDisposable
         {
             return ModelFolder.ReadManifest(path);
         }
-        catch (ModelFormatException e)
+        catch (OrtZoException e) when (e.Kind == OrtZoErrorKind.InvalidModel)
         {
-            throw new Onnx.OnnxModelException(Onnx.OnnxError.Unreadable, path, null, $"not a valid model manifest: {e.Message}", e);
+            throw Onnx.OnnxErrors.Fail(Onnx.OnnxError.Unreadable, path, null, $"not a valid model manifest: {e.Message}", e);
         }
     }
 

@@ -22,8 +22,8 @@ internal static class ModelImport
         });
     }
 
-    private static OnnxModelException Fail(string path, string? subject, string message) =>
-        new(OnnxError.VerificationFailed, path, subject, message);
+    private static OrtZoException Fail(string path, string? subject, string message) =>
+        OnnxErrors.Fail(OnnxError.VerificationFailed, path, subject, message);
 
     private static void VerifySession(string path, ModelManifest manifest)
     {
@@ -43,7 +43,7 @@ internal static class ModelImport
         }
         catch (OnnxRuntimeException e)
         {
-            throw new OnnxModelException(OnnxError.VerificationFailed, path, null, $"ONNX Runtime cannot load the converted graph: {e.Message}", e);
+            throw OnnxErrors.Fail(OnnxError.VerificationFailed, path, null, $"ONNX Runtime cannot load the converted graph: {e.Message}", e);
         }
     }
 
@@ -63,7 +63,7 @@ internal static class ModelImport
         }
         catch (OnnxRuntimeException e)
         {
-            throw new OnnxModelException(OnnxError.VerificationFailed, Path.Combine(folder, manifest.Graph), null,
+            throw OnnxErrors.Fail(OnnxError.VerificationFailed, Path.Combine(folder, manifest.Graph), null,
                 $"a smoke forward failed in ONNX Runtime: {e.Message}", e);
         }
     }

@@ -50,7 +50,7 @@ internal static unsafe class ActivationProbe
             {
                 var entry = weights.Get(w.Name);
                 if (entry.Spec.DType.ToShortName() != w.Dtype || !entry.Spec.Shape.SequenceEqual(w.Shape))
-                    throw new ModelFormatException(folder.WeightsPath, w.Name,
+                    throw ModelErrors.Fail(ModelFolderError.WeightMismatch, folder.WeightsPath, w.Name,
                         $"{entry.Spec.DType.ToShortName()} {entry.Spec.ShapeText} in the file, ortzo.json says {w.Dtype} [{string.Join(", ", w.Shape)}]");
                 names.Add(w.Name);
                 inputs.Add(OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, ScoringSession.ElementType(entry.Spec.DType),

@@ -76,15 +76,15 @@ internal static class AdapterFolder
         }
         catch (JsonException e)
         {
-            throw new ModelFormatException(path, e.Path is { Length: > 0 } p ? p : "(root)", $"invalid adapter manifest: {e.Message}", e);
+            throw AdapterErrors.Fail(AdapterFolderError.ManifestInvalidJson, path, e.Path is { Length: > 0 } p ? p : "(root)", $"invalid adapter manifest: {e.Message}", e);
         }
-        if (manifest is null) throw new ModelFormatException(path, null, "empty manifest");
+        if (manifest is null) throw AdapterErrors.Fail(AdapterFolderError.ManifestEmpty, path, null, "empty manifest");
         if (manifest.Version != AdapterManifest.CurrentVersion)
-            throw new ModelFormatException(path, "version", $"{manifest.Version}; this OrtZo reads adapter folders of version {AdapterManifest.CurrentVersion}");
+            throw AdapterErrors.Fail(AdapterFolderError.UnsupportedVersion, path, "version", $"{manifest.Version}; this OrtZo reads adapter folders of version {AdapterManifest.CurrentVersion}");
         if (manifest.Peft.Scheme == PeftScheme.Full)
-            throw new ModelFormatException(path, "peft.scheme", "'full'; an adapter folder holds lora, prefix or prompt adapters");
+            throw AdapterErrors.Fail(AdapterFolderError.NoAdapters, path, "peft.scheme", "'full'; an adapter folder holds lora, prefix or prompt adapters");
         if (!File.Exists(Path.Combine(Path.GetDirectoryName(path)!, manifest.Adapters)))
-            throw new ModelFormatException(path, "adapters", $"names '{manifest.Adapters}', which is not in the folder");
+            throw AdapterErrors.Fail(AdapterFolderError.AdaptersFileMissing, path, "adapters", $"names '{manifest.Adapters}', which is not in the folder");
         return manifest;
     }
 
@@ -97,11 +97,11 @@ internal static class AdapterFolder
             && Directory.Exists(Path.Combine(Path.GetFullPath(folder), relative)))
             baseFolder = Path.GetFullPath(Path.Combine(folder, relative));
         if (!Directory.Exists(baseFolder))
-            throw new ModelFormatException(path, "base_folder", $"'{manifest.BaseFolder}' does not exist; the adapters need the base model they were trained on");
+            throw AdapterErrors.Fail(AdapterFolderError.BaseMissing, path, "base_folder", $"'{manifest.BaseFolder}' does not exist; the adapters need the base model they were trained on");
         var opened = ModelFolder.Open(baseFolder);
         var identity = BaseModelIdentity.Of(opened);
         if (identity.GraphSha256 != manifest.BaseGraphSha256 || identity.WeightsSha256 != manifest.BaseWeightsSha256)
-            throw new ModelFormatException(path, "base_weights_sha256",
+            throw AdapterErrors.Fail(AdapterFolderError.BaseChanged, path, "base_weights_sha256",
                 $"the base model in '{baseFolder}' is not the one the adapters were trained on (recorded graph {manifest.BaseGraphSha256[..16]}…, weights {manifest.BaseWeightsSha256[..16]}…; found {identity.GraphSha256[..16]}…, {identity.WeightsSha256[..16]}…)");
         return (opened, identity);
     }

@@ -92,7 +92,7 @@ internal static partial class PeftCache
         {
             return ModelFolder.Open(entry);
         }
-        catch (ModelFormatException)
+        catch (OrtZoException e) when (e.Kind == OrtZoErrorKind.InvalidModel)
         {
             ModelFolder.TryDeleteDirectory(entry);
             return null;

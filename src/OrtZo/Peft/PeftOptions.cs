@@ -91,7 +91,7 @@ public sealed record PeftOptions
     {
         static void Require(bool ok, string name, string expected)
         {
-            if (!ok) throw new ArgumentException($"PEFT option {name}: {expected}", name);
+            if (!ok) throw OptionErrors.Fail(OptionError.OutOfRange, name, expected);
         }
         Require(Enum.IsDefined(Scheme), nameof(Scheme), "full, lora, prefix or prompt");
         Require(Enum.IsDefined(PrefixInit), nameof(PrefixInit), "real activations or random");

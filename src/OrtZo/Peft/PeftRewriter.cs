@@ -44,7 +44,7 @@ internal static class PeftRewriter
                 adapters = PromptRewrite.Apply(model, manifest, options.PromptTokens, d => PromptInitial(baseFolder, options, d), path);
                 virtualTokens = options.PromptTokens;
                 if (manifest.MaxLength - virtualTokens < 2)
-                    throw new OnnxModelException(OnnxError.Unsupported, path, "max_length",
+                    throw OnnxErrors.Fail(OnnxError.Unsupported, path, "max_length",
                         $"{manifest.MaxLength} positions leave fewer than 2 for text after {virtualTokens} virtual tokens");
                 break;
             default:
@@ -72,12 +72,12 @@ internal static class PeftRewriter
             string subject = $"node '{core.Scores.Name}'";
             var q = probe[core.Query].Shape;
             if (q.Length != 4)
-                throw new OnnxModelException(OnnxError.Unsupported, path, subject,
+                throw OnnxErrors.Fail(OnnxError.Unsupported, path, subject,
                     $"queries have shape [{string.Join(", ", q)}]; prefix tuning expects [batch, heads, sequence, head_dim] (heads folded into the batch axis are not supported)");
             int heads = (int)q[1], headDim = (int)q[3];
             int kvHeads = core.KvHeads is { } kv ? (int)probe[kv].Shape[1] : heads;
             if (kvHeads <= 0 || heads % kvHeads != 0)
-                throw new OnnxModelException(OnnxError.Unsupported, path, subject, $"{heads} query heads do not divide into {kvHeads} key/value heads");
+                throw OnnxErrors.Fail(OnnxError.Unsupported, path, subject, $"{heads} query heads do not divide into {kvHeads} key/value heads");
             shapes.Add(new AttentionShape(heads, kvHeads, headDim));
         }
         var dtype = WeightDType(manifest);

@@ -84,7 +84,7 @@ internal static class CudaProvider
         {
             failures.Add($"AppendExecutionProvider_CUDA (official GPU builds only): {e.Message}");
         }
-        throw new NotSupportedException("device cuda: no CUDA execution provider could be added. " + string.Join(" | ", failures));
+        throw OptionErrors.Device(DeviceError.NoDriver, "device cuda: no CUDA execution provider could be added. " + string.Join(" | ", failures));
     }
 
     private static void Register(OrtEnv env, string library)

@@ -33,9 +33,7 @@ internal static class ExecutionProviders
                     // evaluation still refuse: their weights live in a CPU slab, and binding CPU weights to a CUDA
                     // session makes ORT copy them once and silently freeze them. CudaProvider.Append is the
                     // building block for the CUDA path (docs/gpu.md).
-                    Cuda.CudaDriver.EnsureAvailable();
-                    throw new NotSupportedException(
-                        "device cuda: the CUDA driver is present, but train/eval/bench do not keep weights in CUDA memory yet (see docs/gpu.md; `ortzo gpu-check` runs the CUDA kernels); use --device cpu");
+                    throw Unavailable(device);
                 default:
                     throw new ArgumentOutOfRangeException(nameof(device), device, null);
             }
@@ -49,10 +47,11 @@ internal static class ExecutionProviders
     }
 
     /// <summary>Why a device cannot hold a model's weights in this build (the CUDA backend has not landed).</summary>
-    public static Exception Unavailable(ZoDevice device)
+    public static OrtZoException Unavailable(ZoDevice device)
     {
-        Cuda.CudaDriver.EnsureAvailable();
-        return new NotSupportedException(
-            $"device {device}: the CUDA driver is present, but train/eval/bench do not keep weights in CUDA memory yet (see docs/gpu.md; `ortzo gpu-check` runs the CUDA kernels); use --device cpu");
+        if (Cuda.CudaDriver.UnavailableReason is { } reason)
+            return OptionErrors.Device(DeviceError.NoDriver, $"device {device}: {reason}");
+        return OptionErrors.Device(DeviceError.NotInThisBuild,
+            $"device {device}: the CUDA driver is present, but this build does not keep weights in CUDA memory yet (see docs/gpu.md; `ortzo gpu-check` runs the CUDA kernels)");
     }
 }

@@ -30,15 +30,15 @@ public static class OrtLibrary
             if (_initialized)
             {
                 if (requested is not null && !string.Equals(requested, _path, StringComparison.Ordinal))
-                    throw new InvalidOperationException(
-                        $"ONNX Runtime is already initialised with {_path ?? "the packaged native library"}; cannot switch to {requested} in the same process");
+                    throw OptionErrors.Fail(OptionError.Conflict, "--ort-lib",
+                        $"{requested} cannot be loaded: this process already initialised ONNX Runtime with {_path ?? "the packaged native library"}");
                 return;
             }
             if (requested is not null)
             {
                 string full = Path.GetFullPath(requested);
                 if (!File.Exists(full))
-                    throw new FileNotFoundException($"{EnvironmentVariable}: native ONNX Runtime library not found: {full}", full);
+                    throw new OrtZoException(OrtZoErrorKind.NotFound, OptionError.UnknownValue, $"{EnvironmentVariable} / --ort-lib: native ONNX Runtime library not found: {full}", full, "--ort-lib");
                 // ORT's managed binding installs its own resolver on first use; switch it off and put ours in its place.
                 OrtEnv.DisableDllImportResolver = true;
                 IntPtr handle = NativeLibrary.Load(full);

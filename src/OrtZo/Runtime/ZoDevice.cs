@@ -20,7 +20,7 @@ public readonly record struct ZoDevice(DeviceKind Kind, int Index = 0)
         if (t == "cpu") return Cpu;
         if (t == "cuda" || t == "gpu") return Cuda();
         if (t.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(t.AsSpan(5), out int i) && i >= 0) return Cuda(i);
-        throw new FormatException($"device '{text}': expected cpu, cuda or cuda:N");
+        throw OptionErrors.Fail(OptionError.UnknownValue, "--device", $"'{text}'; expected cpu, cuda or cuda:N");
     }
 
     public override string ToString() => Kind == DeviceKind.Cpu ? "cpu" : $"cuda:{Index}";

@@ -54,7 +54,7 @@ internal sealed unsafe class ScoringSession : IDisposable
         }
         catch (OnnxRuntimeException e)
         {
-            throw new ModelFormatException(folder.GraphPath, null, $"ONNX Runtime cannot load the graph: {e.Message}", e);
+            throw ModelErrors.Fail(ModelFolderError.GraphUnloadable, folder.GraphPath, null, $"ONNX Runtime cannot load the graph: {e.Message}", e);
         }
         try
         {
@@ -164,11 +164,11 @@ internal sealed unsafe class ScoringSession : IDisposable
         foreach (var w in Layout.Slots)
         {
             if (!inputs.TryGetValue(w.Spec.Name, out var meta))
-                throw new ModelFormatException(file, w.Spec.Name, "weight listed in ortzo.json is not a graph input");
+                throw ModelErrors.Fail(ModelFolderError.WeightMismatch, file, w.Spec.Name, "weight listed in ortzo.json is not a graph input");
             if (meta.ElementDataType != ElementType(w.DType))
-                throw new ModelFormatException(file, w.Spec.Name, $"graph input is {meta.ElementDataType}, ortzo.json says {w.DType.ToShortName()}");
+                throw ModelErrors.Fail(ModelFolderError.WeightMismatch, file, w.Spec.Name, $"graph input is {meta.ElementDataType}, ortzo.json says {w.DType.ToShortName()}");
             if (!meta.Dimensions.Select(d => (long)d).SequenceEqual(w.Spec.Shape))
-                throw new ModelFormatException(file, w.Spec.Name, $"graph input shape [{string.Join(", ", meta.Dimensions)}] differs from ortzo.json {w.Spec.ShapeText}");
+                throw ModelErrors.Fail(ModelFolderError.WeightMismatch, file, w.Spec.Name, $"graph input shape [{string.Join(", ", meta.Dimensions)}] differs from ortzo.json {w.Spec.ShapeText}");
         }
         RequireInput(inputs, _inputs.InputIds, TensorElementType.Int64);
         RequireInput(inputs, _inputs.LabelMask, TensorElementType.Float);
@@ -181,19 +181,19 @@ internal sealed unsafe class ScoringSession : IDisposable
             if (_inputs.AttentionMask is { } a) known.Add(a);
             if (_inputs.PositionIds is { } p) known.Add(p);
             var extra = inputs.Keys.Where(k => !known.Contains(k)).ToList();
-            throw new ModelFormatException(file, extra.FirstOrDefault(), $"graph has inputs ortzo.json does not describe: {string.Join(", ", extra)}");
+            throw ModelErrors.Fail(ModelFolderError.InputMismatch, file, extra.FirstOrDefault(), $"graph has inputs ortzo.json does not describe: {string.Join(", ", extra)}");
         }
         foreach (string o in new[] { _outputs.SumLogprob, _outputs.MeanLogprob })
             if (!_session.OutputMetadata.TryGetValue(o, out var meta) || meta.ElementDataType != TensorElementType.Float)
-                throw new ModelFormatException(file, o, "missing float output (the scoring head that `ortzo import` appends)");
+                throw ModelErrors.Fail(ModelFolderError.OutputMissing, file, o, "missing float output (the scoring head that `ortzo import` appends)");
     }
 
     private void RequireInput(IReadOnlyDictionary<string, NodeMetadata> inputs, string name, TensorElementType type)
     {
         if (!inputs.TryGetValue(name, out var meta))
-            throw new ModelFormatException(Folder.GraphPath, name, "graph input named in ortzo.json is missing");
+            throw ModelErrors.Fail(ModelFolderError.InputMismatch, Folder.GraphPath, name, "graph input named in ortzo.json is missing");
         if (meta.ElementDataType != type)
-            throw new ModelFormatException(Folder.GraphPath, name, $"graph input is {meta.ElementDataType}, expected {type}");
+            throw ModelErrors.Fail(ModelFolderError.InputMismatch, Folder.GraphPath, name, $"graph input is {meta.ElementDataType}, expected {type}");
     }
 
     internal static TensorElementType ElementType(DType dtype) => dtype switch

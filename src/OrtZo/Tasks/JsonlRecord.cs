@@ -45,13 +45,13 @@ internal readonly struct JsonlRecord
             }
             catch (JsonException e)
             {
-                throw new TaskDataException(location, null, $"not valid JSON ({e.Message}); expected one JSON object per line", e);
+                throw TaskErrors.Fail(TaskDataError.InvalidJson, location, null, $"not valid JSON ({e.Message}); expected one JSON object per line", e);
             }
             using (document)
             {
                 if (document.RootElement.ValueKind != JsonValueKind.Object)
                 {
-                    throw new TaskDataException(location, null, $"the line is a JSON {Kind(document.RootElement)}; expected a JSON object");
+                    throw TaskErrors.Fail(TaskDataError.NotAnObject, location, null, $"the line is a JSON {Kind(document.RootElement)}; expected a JSON object");
                 }
                 examples.AddRange(map(new JsonlRecord(document.RootElement, location, "")));
             }
@@ -93,7 +93,7 @@ internal readonly struct JsonlRecord
             JsonValueKind.False when spec.AcceptsBooleans => spec.FromBoolean(false),
             _ => null,
         };
-        return label ?? throw new TaskDataException(Location, PathOf(field),
+        return label ?? throw TaskErrors.Fail(TaskDataError.InvalidLabel, Location, PathOf(field),
             $"field '{PathOf(field)}' is {value.GetRawText()}; expected {spec.Describe()}");
     }
 
@@ -122,7 +122,7 @@ internal readonly struct JsonlRecord
             string itemPath = $"{PathOf(field)}[{i++}]";
             if (item.ValueKind != JsonValueKind.Object)
             {
-                throw new TaskDataException(Location, itemPath, $"field '{itemPath}' is a JSON {Kind(item)}; expected a JSON object");
+                throw TaskErrors.Fail(TaskDataError.WrongType, Location, itemPath, $"field '{itemPath}' is a JSON {Kind(item)}; expected a JSON object");
             }
             items.Add(new JsonlRecord(item, Location, itemPath));
         }
@@ -144,7 +144,7 @@ internal readonly struct JsonlRecord
             string itemPath = $"{PathOf(field)}[{i++}]";
             if (item.ValueKind != JsonValueKind.String)
             {
-                throw new TaskDataException(Location, itemPath, $"field '{itemPath}' is a JSON {Kind(item)}; expected a string");
+                throw TaskErrors.Fail(TaskDataError.WrongType, Location, itemPath, $"field '{itemPath}' is a JSON {Kind(item)}; expected a string");
             }
             items.Add(item.GetString()!);
         }
@@ -152,19 +152,19 @@ internal readonly struct JsonlRecord
     }
 
     /// <summary>An error about <paramref name="field"/> of this record, located at its line.</summary>
-    public TaskDataException Error(string field, string problem) => new(Location, PathOf(field), problem);
+    public OrtZoException Error(TaskDataError reason, string field, string problem) => TaskErrors.Fail(reason, Location, PathOf(field), problem);
 
     private JsonElement Require(string field, string expected)
     {
         if (!_element.TryGetProperty(field, out JsonElement value))
         {
-            throw new TaskDataException(Location, PathOf(field), $"field '{PathOf(field)}' is missing; expected {expected}");
+            throw TaskErrors.Fail(TaskDataError.MissingField, Location, PathOf(field), $"field '{PathOf(field)}' is missing; expected {expected}");
         }
         return value;
     }
 
-    private TaskDataException WrongType(string field, JsonElement value, string expected) =>
-        new(Location, PathOf(field), $"field '{PathOf(field)}' is a JSON {Kind(value)}; expected {expected}");
+    private OrtZoException WrongType(string field, JsonElement value, string expected) =>
+        TaskErrors.Fail(TaskDataError.WrongType, Location, PathOf(field), $"field '{PathOf(field)}' is a JSON {Kind(value)}; expected {expected}");
 
     private string PathOf(string field) => _path.Length == 0 ? field : $"{_path}.{field}";
 

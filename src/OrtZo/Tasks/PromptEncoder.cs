@@ -35,7 +35,7 @@ internal static class PromptEncoder
             if (optionLengths[c] <= 0)
             {
                 // MeZO would score the whole row here ([-0:] is everything); refuse instead.
-                throw new TaskDataException(location, $"candidates[{c}]",
+                throw TaskErrors.Fail(TaskDataError.EmptyCandidate, location, $"candidates[{c}]",
                     $"candidate {c} (\"{example.Candidates[c]}\") adds {optionLengths[c]} tokens after the prompt; expected at least one token to score");
             }
             string final = PythonText.LStrip(verbalized);
@@ -46,7 +46,7 @@ internal static class PromptEncoder
             rows[c] = TruncateLeft(tokens, maxLength, tokenizer.AddsBos);
             if (rows[c].Length < 2)
             {
-                throw new TaskDataException(location, $"candidates[{c}]",
+                throw TaskErrors.Fail(TaskDataError.EmptyCandidate, location, $"candidates[{c}]",
                     $"candidate {c} is the row's only token, so nothing predicts it; expected a non-empty prompt or a tokenizer that adds BOS");
             }
         }

@@ -52,7 +52,7 @@ public sealed class TaskData
     /// <c>{"prompt": str, "candidates": [str, ...], "label": int}</c> where a candidate is scored on the tokens of
     /// prompt + candidate that follow the prompt's.
     /// </remarks>
-    /// <exception cref="TaskDataException">A line is malformed; the message names file:line, the field and what was expected.</exception>
+    /// <exception cref="OrtZoException">A line is malformed; the message names file:line, the field and what was expected.</exception>
     /// <exception cref="ArgumentException">The task name is unknown, or a TSV file was given for a JSONL-only task.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     public static TaskData Load(string path, string task)
@@ -68,7 +68,7 @@ public sealed class TaskData
     /// <param name="examples">Prompt, candidates (at least one, none empty) and the index of the correct candidate.</param>
     /// <param name="trainAsClassification">Train with cross-entropy over the candidates (MeZO's default) rather
     /// than the likelihood of the correct one.</param>
-    /// <exception cref="TaskDataException">An example is invalid; the message names it ("example N").</exception>
+    /// <exception cref="OrtZoException">An example is invalid; the message names it ("example N").</exception>
     public static TaskData FromExamples(IEnumerable<(string Prompt, IReadOnlyList<string> Candidates, int Label)> examples, bool trainAsClassification = true)
     {
         ArgumentNullException.ThrowIfNull(examples);
@@ -78,22 +78,22 @@ public sealed class TaskData
             string where = $"example {list.Count}";
             if (prompt is null)
             {
-                throw new TaskDataException(where, "prompt", "the prompt is null; expected a string");
+                throw TaskErrors.Fail(TaskDataError.NoPrompt, where, "prompt", "the prompt is null; expected a string");
             }
             if (candidates is null || candidates.Count == 0)
             {
-                throw new TaskDataException(where, "candidates", "there are no candidates; expected at least one");
+                throw TaskErrors.Fail(TaskDataError.NoCandidates, where, "candidates", "there are no candidates; expected at least one");
             }
             for (int c = 0; c < candidates.Count; c++)
             {
                 if (string.IsNullOrEmpty(candidates[c]))
                 {
-                    throw new TaskDataException(where, $"candidates[{c}]", $"candidate {c} is empty; expected the text to score after the prompt");
+                    throw TaskErrors.Fail(TaskDataError.EmptyCandidate, where, $"candidates[{c}]", $"candidate {c} is empty; expected the text to score after the prompt");
                 }
             }
             if (label < 0 || label >= candidates.Count)
             {
-                throw new TaskDataException(where, "label", $"label {label} is out of range; expected 0..{candidates.Count - 1}");
+                throw TaskErrors.Fail(TaskDataError.InvalidLabel, where, "label", $"label {label} is out of range; expected 0..{candidates.Count - 1}");
             }
             list.Add(new TemplatedExample(prompt, [.. candidates], label));
         }

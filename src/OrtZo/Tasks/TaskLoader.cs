@@ -23,7 +23,7 @@ internal static class TaskLoader
         ArgumentNullException.ThrowIfNull(task);
         string name = task.ToLowerInvariant();
         return Names.Contains(name) ? name
-            : throw new ArgumentException($"Unknown task '{task}'; expected one of {string.Join(", ", Names)}.", nameof(task));
+            : throw TaskErrors.Fail(TaskDataError.UnknownTask, "--task", "task", $"unknown task '{task}'; expected one of {string.Join(", ", Names)}");
     }
 
     /// <summary>
@@ -37,10 +37,12 @@ internal static class TaskLoader
     {
         ArgumentNullException.ThrowIfNull(path);
         string name = Canonical(task);
+        if (!File.Exists(path))
+            throw TaskErrors.Fail(TaskDataError.FileMissing, Path.GetFullPath(path), null, "no such data file");
         bool tsv = path.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase);
         if (tsv && name is not (Sst2 or Rte))
         {
-            throw new ArgumentException($"Task '{name}' reads SuperGLUE-style JSONL, but {path} is a .tsv file.", nameof(path));
+            throw TaskErrors.Fail(TaskDataError.WrongLayout, path, null, $"task '{name}' reads SuperGLUE-style JSONL, but this is a .tsv file");
         }
         return (name, tsv) switch
         {
@@ -98,7 +100,7 @@ internal static class TaskLoader
         string question = r.String("question");
         if (question is not ("cause" or "effect"))
         {
-            throw r.Error("question", $"field 'question' is \"{question}\"; expected \"cause\" or \"effect\"");
+            throw r.Error(TaskDataError.InvalidValue, "question", $"field 'question' is \"{question}\"; expected \"cause\" or \"effect\"");
         }
         return MezoTemplates.Copa(r.String("premise"), r.String("choice1"), r.String("choice2"),
             askEffect: question == "effect", r.Label("label", LabelSpec.Binary));
@@ -111,12 +113,12 @@ internal static class TaskLoader
         List<string> candidates = r.Strings("candidates");
         if (candidates.Count == 0)
         {
-            throw r.Error("candidates", "field 'candidates' is empty; expected at least one candidate string");
+            throw r.Error(TaskDataError.NoCandidates, "candidates", "field 'candidates' is empty; expected at least one candidate string");
         }
         int empty = candidates.FindIndex(c => c.Length == 0);
         if (empty >= 0)
         {
-            throw r.Error($"candidates[{empty}]", $"field 'candidates[{empty}]' is an empty string; expected the text to score after the prompt");
+            throw r.Error(TaskDataError.EmptyCandidate, $"candidates[{empty}]", $"field 'candidates[{empty}]' is an empty string; expected the text to score after the prompt");
         }
         return new TemplatedExample(prompt, candidates, r.Label("label", new LabelSpec(candidates.Count)));
     }

@@ -26,7 +26,7 @@ internal static class TsvTable
                     cellOf[c] = Array.IndexOf(header, columns[c]);
                     if (cellOf[c] < 0)
                     {
-                        throw new TaskDataException(location, columns[c],
+                        throw TaskErrors.Fail(TaskDataError.MissingColumn, location, columns[c],
                             $"the header has no column '{columns[c]}'; expected a tab-separated header with columns {string.Join(", ", columns)}");
                     }
                 }
@@ -39,14 +39,14 @@ internal static class TsvTable
             string[] cells = line.Split('\t');
             if (cells.Length != header.Length)
             {
-                throw new TaskDataException(location, null,
+                throw TaskErrors.Fail(TaskDataError.WrongColumnCount, location, null,
                     $"{cells.Length} tab-separated columns; expected {header.Length} ({string.Join(", ", header)})");
             }
             examples.Add(map(new TsvRow(location, columns, cellOf, cells)));
         }
         if (header is null)
         {
-            throw new TaskDataException($"{path}:1", null, $"the file is empty; expected a header with columns {string.Join(", ", columns)}");
+            throw TaskErrors.Fail(TaskDataError.EmptyFile, $"{path}:1", null, $"the file is empty; expected a header with columns {string.Join(", ", columns)}");
         }
         return examples;
     }
@@ -67,7 +67,7 @@ internal readonly struct TsvRow(string location, IReadOnlyList<string> columns, 
     public int Label(string column, LabelSpec spec)
     {
         string text = Cell(column);
-        return spec.FromText(text) ?? throw new TaskDataException(location, column,
+        return spec.FromText(text) ?? throw TaskErrors.Fail(TaskDataError.InvalidLabel, location, column,
             $"column '{column}' is \"{text}\"; expected {spec.Describe()}");
     }
 

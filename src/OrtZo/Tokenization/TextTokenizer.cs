@@ -80,7 +80,7 @@ internal sealed class TextTokenizer
                 FindFile(modelFolder, info, MergesFileName, kind),
                 info),
             SentencePieceKind => OpenSentencePiece(FindFile(modelFolder, info, SentencePieceFileName, kind), info),
-            _ => throw new InvalidDataException(
+            _ => throw Malformed(
                 $"Tokenizer kind '{info.Kind}' in {ModelManifest.FileName} is not supported (expected '{ByteBpeKind}' or '{SentencePieceKind}')."),
         };
     }
@@ -146,8 +146,8 @@ internal sealed class TextTokenizer
         {
             return ByteBpeKind;
         }
-        throw new FileNotFoundException(
-            $"No tokenizer in {modelFolder}: expected {SentencePieceFileName}, or {VocabFileName} with {MergesFileName}.");
+        throw new OrtZoException(OrtZoErrorKind.InvalidModel, ModelFolderError.TokenizerFileMissing,
+            $"No tokenizer in {modelFolder}: expected {SentencePieceFileName}, or {VocabFileName} with {MergesFileName}.", modelFolder, "tokenizer");
     }
 
     private static string FindFile(string modelFolder, TokenizerInfo info, string name, string kind)
@@ -156,7 +156,8 @@ internal sealed class TextTokenizer
         string path = Path.Combine(modelFolder, relative);
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException($"Tokenizer file {path} is missing (a '{kind}' tokenizer needs it).", path);
+            throw new OrtZoException(OrtZoErrorKind.InvalidModel, ModelFolderError.TokenizerFileMissing,
+                $"Tokenizer file {path} is missing (a '{kind}' tokenizer needs it).", path, "tokenizer.files");
         }
         return path;
     }
@@ -180,7 +181,7 @@ internal sealed class TextTokenizer
         catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
             // The vocabulary parsed, so what the library rejects is a merge naming an unknown token.
-            throw new InvalidDataException($"Malformed tokenizer file {mergesPath}: {e.Message}", e);
+            throw Malformed($"Malformed tokenizer file {mergesPath}: {e.Message}", e);
         }
 
         RequireSpecialIds(info, info.BosId, info.EosId, vocabPath);
@@ -190,7 +191,7 @@ internal sealed class TextTokenizer
         int vocabSize = Math.Max(vocab.Values.Max(), specialIds.Max() ?? 0) + 1;
         if (specialIds.Any(id => id < 0))
         {
-            throw new InvalidDataException($"The tokenizer info gives a negative special token id (tokenizer {vocabPath}).");
+            throw Malformed($"The tokenizer info gives a negative special token id (tokenizer {vocabPath}).");
         }
         return new TextTokenizer(ByteBpeKind, bpe, vocabSize, info.BosId, info.EosId, info.PadId,
             info.AddBos, info.AddEos, info.AddPrefixSpace);
@@ -206,16 +207,16 @@ internal sealed class TextTokenizer
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException(
+            throw Malformed(
                 $"Malformed tokenizer file {path}: expected a JSON object mapping token strings to integer ids ({e.Message})", e);
         }
         if (vocab is null || vocab.Count == 0)
         {
-            throw new InvalidDataException($"Malformed tokenizer file {path}: the vocabulary is empty.");
+            throw Malformed($"Malformed tokenizer file {path}: the vocabulary is empty.");
         }
         if (vocab.Values.Any(id => id < 0))
         {
-            throw new InvalidDataException($"Malformed tokenizer file {path}: token ids must be non-negative.");
+            throw Malformed($"Malformed tokenizer file {path}: token ids must be non-negative.");
         }
         // Without a token for every single byte, text with that byte would be silently dropped.
         for (int b = 0; b < 256; b++)
@@ -223,7 +224,7 @@ internal sealed class TextTokenizer
             string symbol = Gpt2ByteAlphabet.ForByte((byte)b).ToString();
             if (!vocab.ContainsKey(symbol))
             {
-                throw new InvalidDataException(
+                throw Malformed(
                     $"Malformed tokenizer file {path}: byte 0x{b:X2} (spelled '{symbol}') has no token; a byte-level vocabulary needs all 256.");
             }
         }
@@ -244,7 +245,7 @@ internal sealed class TextTokenizer
             int space = line.IndexOf(' ');
             if (space <= 0 || space == line.Length - 1 || line.IndexOf(' ', space + 1) >= 0)
             {
-                throw new InvalidDataException(
+                throw Malformed(
                     $"Malformed tokenizer file {path}:{lineNumber}: expected two tokens separated by one space, found \"{line}\".");
             }
             merges.Add(line);
@@ -263,12 +264,12 @@ internal sealed class TextTokenizer
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Whatever the library trips over in a damaged file, the user needs the file's name.
-            throw new InvalidDataException(
+            throw Malformed(
                 $"Malformed tokenizer file {modelPath}: not a SentencePiece BPE or unigram model ({e.Message})", e);
         }
         if (sp.Vocabulary.Count == 0)
         {
-            throw new InvalidDataException($"Malformed tokenizer file {modelPath}: the model has no pieces.");
+            throw Malformed($"Malformed tokenizer file {modelPath}: the model has no pieces.");
         }
 
         int vocabSize = sp.Vocabulary.Values.Max() + 1;
@@ -283,11 +284,11 @@ internal sealed class TextTokenizer
     {
         if (info.AddBos && bosId is null)
         {
-            throw new InvalidDataException($"The tokenizer info asks for BOS but gives no bos_id (tokenizer {path}).");
+            throw Malformed($"The tokenizer info asks for BOS but gives no bos_id (tokenizer {path}).");
         }
         if (info.AddEos && eosId is null)
         {
-            throw new InvalidDataException($"The tokenizer info asks for EOS but gives no eos_id (tokenizer {path}).");
+            throw Malformed($"The tokenizer info asks for EOS but gives no eos_id (tokenizer {path}).");
         }
     }
 
@@ -297,9 +298,13 @@ internal sealed class TextTokenizer
         {
             if (id is int value && (value < 0 || value >= vocabSize))
             {
-                throw new InvalidDataException(
+                throw Malformed(
                     $"The tokenizer info's {name} {value} is outside the vocabulary of {path} (0..{vocabSize - 1}).");
             }
         }
     }
+
+    /// <summary>A tokenizer file or setting OrtZo cannot use; the message names the file.</summary>
+    private static OrtZoException Malformed(string message, Exception? inner = null) =>
+        new(OrtZoErrorKind.InvalidModel, ModelFolderError.InvalidTokenizer, message, subject: "tokenizer", inner: inner);
 }

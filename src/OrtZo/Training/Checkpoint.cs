@@ -40,18 +40,18 @@ internal static class Checkpoint
     {
         ModelFolder.RecoverReplace(folder);
         string path = Path.Combine(folder, RunState.FileName);
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no checkpoint here (run.json missing)", path);
+        if (!File.Exists(path)) throw CheckpointErrors.Fail(CheckpointError.NoCheckpoint, path, null, "no checkpoint here (run.json missing)");
         try
         {
             var state = JsonSerializer.Deserialize<RunState>(File.ReadAllBytes(path), RunState.Json)
-                        ?? throw new ModelFormatException(path, null, "empty run state");
+                        ?? throw CheckpointErrors.Fail(CheckpointError.Empty, path, null, "empty run state");
             if (state.Version != RunState.CurrentVersion)
-                throw new ModelFormatException(path, "version", $"{state.Version}; this OrtZo reads version {RunState.CurrentVersion}");
+                throw CheckpointErrors.Fail(CheckpointError.UnsupportedVersion, path, "version", $"{state.Version}; this OrtZo reads version {RunState.CurrentVersion}");
             return state;
         }
         catch (JsonException e)
         {
-            throw new ModelFormatException(path, e.Path, $"invalid run state: {e.Message}", e);
+            throw CheckpointErrors.Fail(CheckpointError.InvalidJson, path, e.Path is { Length: > 0 } p ? p : "(root)", $"invalid run state: {e.Message}", e);
         }
     }
 
@@ -76,7 +76,7 @@ internal static class Checkpoint
     {
         var entry = file.Get(name);
         if (entry.Spec.DType != DType.F32 || entry.Spec.ElementCount != length)
-            throw new WeightStoreException(WeightStoreError.ShapeMismatch, file.FilePath, name,
+            throw WeightStoreErrors.Fail(WeightStoreError.ShapeMismatch, file.FilePath, name,
                 $"{entry.Spec.DType.ToSafetensorsName()} {entry.Spec.ShapeText}, expected F32 [{length}]");
         Buffer.MemoryCopy(file.GetPointer(entry), destination.Pointer, destination.ByteLength, entry.Spec.ByteLength);
     }

@@ -46,8 +46,9 @@ public class CudaProviderTests
     public void DeviceCudaFailsWithADriverSentenceOnThisMachine()
     {
         if (CudaDriver.IsAvailable) Assert.Ignore("this machine has a CUDA driver");
-        var e = Assert.Throws<CudaUnavailableException>(() => ExecutionProviders.CreateSessionOptions(ZoDevice.Cuda(), 1).Dispose())!;
+        var e = Assert.Throws<OrtZoException>(() => ExecutionProviders.CreateSessionOptions(ZoDevice.Cuda(), 1).Dispose())!;
         Assert.That(e.Message, Does.Contain("libcuda.so.1").And.Contain("--device cpu"));
+        Assert.That((e.Kind, e.Reason), Is.EqualTo((OrtZoErrorKind.DeviceUnavailable, (Enum)DeviceError.NoDriver)));
         using var so = new Microsoft.ML.OnnxRuntime.SessionOptions();
         Assert.Throws<CudaUnavailableException>(() => CudaProvider.Append(so, new CudaProviderSettings()));
     }

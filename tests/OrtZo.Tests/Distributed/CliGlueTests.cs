@@ -32,6 +32,6 @@ public class CliGlueTests
         Assert.That((dev.Kind, dev.Primary!.Port), Is.EqualTo((ClusterKind.Development, 23000)));
         Assert.That(ClusterSpec.Parse("redis:127.0.0.1:6379,password=x").Connection, Is.EqualTo("127.0.0.1:6379,password=x"));
         Assert.That(ClusterSpec.Parse("postgres:Host=db;Database=orleans").Kind, Is.EqualTo(ClusterKind.Postgres));
-        Assert.Throws<ArgumentException>(() => ClusterSpec.Parse("dev:nohost"));
+        Assert.That(Assert.Throws<OrtZoException>(() => ClusterSpec.Parse("dev:nohost"))!.Kind, Is.EqualTo(OrtZoErrorKind.InvalidOption));
     }
 }

@@ -121,7 +121,7 @@ public class ExportTests
         string copy = Out("copy-of-stories");
         CopyFolder(TestPaths.Stories260k, copy);
         using var model = ZoModel.Open(copy, threads: 2);
-        var e = Assert.Throws<ArgumentException>(() => model.Export(copy));
+        var e = Assert.Throws<OrtZoException>(() => model.Export(copy));
         Assert.That(e!.Message, Does.Contain("must not replace the folder it reads from"));
     }
 

@@ -12,10 +12,10 @@ public class ImportFailureTests
 {
     private static readonly TinyGptConfig Small = new() { VocabSize = 32, ModelDim = 64, Layers = 1, Heads = 2, MaxLength = 8 };
 
-    private static OnnxModelException ImportFails(TempFolder folder, string source)
+    private static OrtZoException ImportFails(TempFolder folder, string source)
     {
         string output = folder.File("imported");
-        var e = Assert.Throws<OnnxModelException>(() => ModelImport.Import(source, output))!;
+        var e = Assert.Throws<OrtZoException>(() => ModelImport.Import(source, output))!;
         Assert.That(Directory.Exists(output), Is.False, "no output folder");
         Assert.That(Directory.GetFileSystemEntries(folder.Path).Select(Path.GetFileName).Where(n => n!.StartsWith('.')), Is.Empty,
             "no temporary folder left beside it");
@@ -40,7 +40,7 @@ public class ImportFailureTests
         g.Node("ReduceMax", ["logits"], "best_score", GraphBuilder.Ints("axes", 2), GraphBuilder.Int("keepdims", 0));
         g.Output("best_score", OnnxElementType.Float, "batch_size", "sequence_length");
         var e = ImportFails(folder, WriteModel(folder, model));
-        Assert.That(e.Kind, Is.EqualTo(OnnxError.NotACausalLm));
+        Assert.That(e.Reason, Is.EqualTo(OnnxError.NotACausalLm));
         Assert.That(e.Message, Does.Contain("model.onnx").And.Contain("logits").And.Contain("best_score"));
     }
 
@@ -52,7 +52,7 @@ public class ImportFailureTests
         TinyGptBuilder.Write(Small, path, externalData: true);
         using (var stream = new FileStream(path + ".data", FileMode.Open)) stream.SetLength(stream.Length / 2);
         var e = ImportFails(folder, path);
-        Assert.That(e.Kind, Is.EqualTo(OnnxError.InvalidExternalData));
+        Assert.That(e.Reason, Is.EqualTo(OnnxError.InvalidExternalData));
         Assert.That(e.Message, Does.Contain("model.onnx.data").And.Contain("tensor '").And.Contain("expected"));
     }
 
@@ -63,7 +63,7 @@ public class ImportFailureTests
         var model = TinyGptBuilder.Build(Small);
         new GraphBuilder(model.Graph, 17).Input("token_type_ids", OnnxElementType.Int64, "batch_size", "sequence_length");
         var e = ImportFails(folder, WriteModel(folder, model));
-        Assert.That(e.Kind, Is.EqualTo(OnnxError.Unsupported));
+        Assert.That(e.Reason, Is.EqualTo(OnnxError.Unsupported));
         Assert.That(e.Message, Does.Contain("input 'token_type_ids'"));
     }
 
@@ -74,7 +74,7 @@ public class ImportFailureTests
         var model = TinyGptBuilder.Build(Small);
         new GraphBuilder(model.Graph, 17).Input("use_cache_branch", OnnxElementType.Bool, 1L);
         var e = ImportFails(folder, WriteModel(folder, model));
-        Assert.That(e.Kind, Is.EqualTo(OnnxError.Unsupported));
+        Assert.That(e.Reason, Is.EqualTo(OnnxError.Unsupported));
         Assert.That(e.Message, Does.Contain("decoder_model.onnx"));
     }
 
@@ -85,7 +85,7 @@ public class ImportFailureTests
         var model = TinyGptBuilder.Build(Small);
         model.OpsetImport[0].Version = 9;
         var e = ImportFails(folder, WriteModel(folder, model));
-        Assert.That(e.Kind, Is.EqualTo(OnnxError.Unsupported));
+        Assert.That(e.Reason, Is.EqualTo(OnnxError.Unsupported));
         Assert.That(e.Message, Does.Contain("opset 9"));
     }
 
@@ -94,7 +94,7 @@ public class ImportFailureTests
     {
         using var folder = new TempFolder("missing");
         var e = ImportFails(folder, folder.File("nowhere"));
-        Assert.That(e.Kind, Is.EqualTo(OnnxError.Unreadable));
+        Assert.That(e.Reason, Is.EqualTo(OnnxError.Unreadable));
         Assert.That(e.Message, Does.Contain("nowhere"));
     }
 }

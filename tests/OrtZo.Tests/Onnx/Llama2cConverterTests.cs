@@ -138,7 +138,7 @@ public class Llama2cConverterTests
         using var folder = new TempFolder("llama-bad");
         string path = folder.File("bad.bin");
         File.WriteAllBytes(path, File.ReadAllBytes(Checkpoint)[..1000]);
-        var e = Assert.Throws<OnnxModelException>(() => Llama2cCheckpoint.Read(path))!;
+        var e = Assert.Throws<OrtZoException>(() => Llama2cCheckpoint.Read(path))!;
         Assert.That(e.Message, Does.Contain(path).And.Contain("1000 bytes").And.Contain("1056540"));
     }
 }

@@ -69,12 +69,12 @@ public class OnnxModelFileTests
     public void RawData_OfTheWrongLength_NamesTheTensor()
     {
         var bad = new TensorProto { Name = "w", DataType = OnnxElementType.Float, Dims = { 4 }, RawData = ByteString.CopyFrom(new byte[12]) };
-        var e = Assert.Throws<OnnxModelException>(() => TensorData.ReadBytes(bad, null, "m.onnx"))!;
-        Assert.That(e.Kind, Is.EqualTo(OnnxError.InvalidTensor));
+        var e = Assert.Throws<OrtZoException>(() => TensorData.ReadBytes(bad, null, "m.onnx"))!;
+        Assert.That(e.Reason, Is.EqualTo(OnnxError.InvalidTensor));
         Assert.That(e.Message, Does.Contain("m.onnx").And.Contain("tensor 'w'").And.Contain("12 bytes").And.Contain("needs 16"));
 
         var missing = new TensorProto { Name = "v", DataType = OnnxElementType.Float, Dims = { 2 }, FloatData = { 1f } };
-        e = Assert.Throws<OnnxModelException>(() => TensorData.ReadBytes(missing, null, "m.onnx"))!;
+        e = Assert.Throws<OrtZoException>(() => TensorData.ReadBytes(missing, null, "m.onnx"))!;
         Assert.That(e.Message, Does.Contain("tensor 'v'").And.Contain("float_data has 1 entries").And.Contain("needs 2"));
     }
 
@@ -88,8 +88,8 @@ public class OnnxModelFileTests
         using (var stream = new FileStream(data, FileMode.Open)) stream.SetLength(stream.Length - 100);
         using var model = OnnxModelFile.Load(path);
         var last = model.Graph.Initializer.Last(TensorData.IsExternal);
-        var e = Assert.Throws<OnnxModelException>(() => model.ReadBytes(last))!;
-        Assert.That(e.Kind, Is.EqualTo(OnnxError.InvalidExternalData));
+        var e = Assert.Throws<OrtZoException>(() => model.ReadBytes(last))!;
+        Assert.That(e.Reason, Is.EqualTo(OnnxError.InvalidExternalData));
         Assert.That(e.Message, Does.Contain(data).And.Contain($"tensor '{last.Name}'").And.Contain("bytes"));
     }
 
@@ -100,11 +100,11 @@ public class OnnxModelFileTests
         var tensor = new TensorProto { Name = "w", DataType = OnnxElementType.Float, Dims = { 1 }, DataLocation = TensorProto.Types.DataLocation.External };
         tensor.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = "../../etc/passwd" });
         using var files = new ExternalDataFiles(folder.File("model.onnx"));
-        var e = Assert.Throws<OnnxModelException>(() => files.Describe(tensor))!;
+        var e = Assert.Throws<OrtZoException>(() => files.Describe(tensor))!;
         Assert.That(e.Message, Does.Contain("outside the model's directory"));
 
         tensor.ExternalData[0].Value = "/etc/passwd";
-        Assert.That(Assert.Throws<OnnxModelException>(() => files.Describe(tensor))!.Message, Does.Contain("absolute"));
+        Assert.That(Assert.Throws<OrtZoException>(() => files.Describe(tensor))!.Message, Does.Contain("absolute"));
     }
 
     [Test]
@@ -113,8 +113,8 @@ public class OnnxModelFileTests
         using var folder = new TempFolder("garbage");
         string path = folder.File("model.onnx");
         File.WriteAllBytes(path, [0xFF, 0xFF, 0xFF, 0xFF, 0x0F]);
-        var e = Assert.Throws<OnnxModelException>(() => OnnxModelFile.Load(path))!;
-        Assert.That(e.Kind, Is.EqualTo(OnnxError.Unreadable));
+        var e = Assert.Throws<OrtZoException>(() => OnnxModelFile.Load(path))!;
+        Assert.That(e.Reason, Is.EqualTo(OnnxError.Unreadable));
         Assert.That(e.Message, Does.Contain(path));
     }
 }

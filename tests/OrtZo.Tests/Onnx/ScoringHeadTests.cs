@@ -83,10 +83,11 @@ public class ScoringHeadTests
         Assert.That(scores.MeanLogprob, Is.EqualTo(new[] { 0f, 0f }), "mean = sum / max(count, 1)");
     }
 
-    [TestCase(DType.F16, TestName = "fp16 logits are cast to float before scoring; the weight stays f16")]
-    [TestCase(DType.BF16, TestName = "bf16 logits are cast to float before scoring; the weight stays bf16")]
-    public void HalfPrecisionLogits_AreScoredInFloat(DType dtype)
+    [TestCase("f16", TestName = "fp16 logits are cast to float before scoring; the weight stays f16")]
+    [TestCase("bf16", TestName = "bf16 logits are cast to float before scoring; the weight stays bf16")]
+    public void HalfPrecisionLogits_AreScoredInFloat(string dtypeName)
     {
+        var dtype = TestDTypes.Parse(dtypeName);
         using var folder = new TempFolder("half");
         var table = RandomTable(8, 4f);
         using var runner = Import(folder, table, dtype);

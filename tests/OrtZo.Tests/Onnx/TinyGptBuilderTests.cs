@@ -41,7 +41,7 @@ public class TinyGptBuilderTests
     [Test]
     public void InvalidShapes_AreRefused()
     {
-        Assert.Throws<ArgumentException>(() => TinyGptBuilder.Build(new TinyGptConfig { ModelDim = 66, Heads = 4 }));
-        Assert.Throws<ArgumentException>(() => TinyGptBuilder.Build(new TinyGptConfig { Opset = 10 }));
+        Assert.Throws<OrtZoException>(() => TinyGptBuilder.Build(new TinyGptConfig { ModelDim = 66, Heads = 4 }));
+        Assert.Throws<OrtZoException>(() => TinyGptBuilder.Build(new TinyGptConfig { Opset = 10 }));
     }
 }

@@ -217,8 +217,8 @@ public class TinyGptImportTests
     {
         var (folder, source, report) = BuildAndImport(Base);
         using var _f = folder;
-        var e = Assert.Throws<OnnxModelException>(() => ModelImport.Import(source, report.OutputFolder))!;
-        Assert.That(e.Kind, Is.EqualTo(OnnxError.OutputExists));
+        var e = Assert.Throws<OrtZoException>(() => ModelImport.Import(source, report.OutputFolder))!;
+        Assert.That(e.Reason, Is.EqualTo(OnnxError.OutputExists));
         File.WriteAllText(Path.Combine(report.OutputFolder, "stale.txt"), "old");
         ModelImport.Import(source, report.OutputFolder, new ImportOptions { Overwrite = true });
         Assert.That(File.Exists(Path.Combine(report.OutputFolder, "stale.txt")), Is.False, "the old folder was replaced");

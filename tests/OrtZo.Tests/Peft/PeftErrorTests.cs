@@ -1,3 +1,4 @@
+using OrtZo.Peft;
 using OrtZo.Tools;
 using Google.Protobuf;
 using NUnit.Framework;
@@ -24,7 +25,7 @@ public class PeftErrorTests
     [Test]
     public void LoraTargetsThatMatchNothingListTheMatrices()
     {
-        var e = Assert.Throws<OnnxModelException>(() => ZoModel.Open(TestPaths.Stories260k, threads: 2,
+        var e = Assert.Throws<OrtZoException>(() => ZoModel.Open(TestPaths.Stories260k, threads: 2,
             peft: new PeftOptions { Scheme = PeftScheme.Lora, LoraTargets = ["c_attn"], CacheFolder = Cache }));
         Assert.That(e!.Message, Does.Contain("model.onnx").And.Contain("no 2-D projection matches c_attn").And.Contain("model.layers.0.self_attn.q_proj.weight"));
     }
@@ -68,14 +69,14 @@ public class PeftErrorTests
         model.Graph.Node.Insert(model.Graph.Node.IndexOf(softmax), tanh);
         softmax.Input[0] = "softcapped";
         File.WriteAllBytes(graphPath, model.ToByteArray());
-        var e = Assert.Throws<OnnxModelException>(() => ZoModel.Open(folder, threads: 2, peft: new PeftOptions { Scheme = PeftScheme.Prefix, CacheFolder = Cache }));
+        var e = Assert.Throws<OrtZoException>(() => ZoModel.Open(folder, threads: 2, peft: new PeftOptions { Scheme = PeftScheme.Prefix, CacheFolder = Cache }));
         Assert.That(e!.Message, Does.Contain("/model/layers.0/self_attn/softcap").And.Contain("Tanh between the attention scores and Softmax"));
     }
 
     [Test]
     public void PromptTokensMustLeaveRoomForText()
     {
-        var e = Assert.Throws<OnnxModelException>(() => ZoModel.Open(TestPaths.Stories260k, threads: 2,
+        var e = Assert.Throws<OrtZoException>(() => ZoModel.Open(TestPaths.Stories260k, threads: 2,
             peft: new PeftOptions { Scheme = PeftScheme.Prompt, PromptTokens = 511, CacheFolder = Cache }));
         Assert.That(e!.Message, Does.Contain("max_length").And.Contain("fewer than 2"));
     }
@@ -91,8 +92,9 @@ public class PeftErrorTests
             nameof(PeftOptions.PrefixTokens) => new PeftOptions { PrefixTokens = 0 },
             _ => new PeftOptions { RandomInitStd = double.NaN },
         };
-        var e = Assert.Throws<ArgumentException>(() => ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: options));
-        Assert.That(e!.Message, Does.StartWith($"PEFT option {option}:"));
+        var e = Assert.Throws<OrtZoException>(() => ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: options));
+        Assert.That(e!.Message, Does.StartWith($"option {option}:"));
+        Assert.That((e.Kind, e.Subject), Is.EqualTo((OrtZoErrorKind.InvalidOption, option)));
     }
 
     [Test]
@@ -103,15 +105,17 @@ public class PeftErrorTests
         string adapters = Path.Combine(_temp.Path, "adapters");
         using (var model = ZoModel.Open(baseCopy, threads: 2, peft: new PeftOptions { Scheme = PeftScheme.Prefix, CacheFolder = Cache }))
             model.Save(adapters);
-        var other = Assert.Throws<ArgumentException>(() => ZoModel.Open(adapters, threads: 2, peft: new PeftOptions { Scheme = PeftScheme.Lora, CacheFolder = Cache }));
+        var other = Assert.Throws<OrtZoException>(() => ZoModel.Open(adapters, threads: 2, peft: new PeftOptions { Scheme = PeftScheme.Lora, CacheFolder = Cache }));
         Assert.That(other!.Message, Does.Contain("holds").And.Contain("prefix"));
+        Assert.That(other.Reason, Is.EqualTo(AdapterFolderError.OptionsDiffer));
 
         using (var full = ZoModel.Open(baseCopy, threads: 2))
         {
             full.ReadWeights().WriteFloat32(0, full.ReadWeights().ReadFloat32(0).Select(v => -v).ToArray());
             full.Save(baseCopy);
         }
-        var changed = Assert.Throws<ModelFormatException>(() => ZoModel.Open(adapters, threads: 2));
+        var changed = Assert.Throws<OrtZoException>(() => ZoModel.Open(adapters, threads: 2));
         Assert.That(changed!.Message, Does.Contain(Path.Combine(adapters, "ortzo.json")).And.Contain("not the one the adapters were trained on"));
+        Assert.That(changed.Reason, Is.EqualTo(AdapterFolderError.BaseChanged));
     }
 }

@@ -1,3 +1,4 @@
+using OrtZo.Training;
 using NUnit.Framework;
 using OrtZo.Tests.Onnx;
 
@@ -97,7 +98,7 @@ public class PeftTrainingTests
         }
         using (var otherRank = ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: Options(PeftScheme.Lora) with { LoraRank = 4 }))
         {
-            var e = Assert.Throws<ArgumentException>(() => ZoTrainer.Resume(checkpoint, otherRank, train));
+            var e = Assert.Throws<OrtZoException>(() => ZoTrainer.Resume(checkpoint, otherRank, train));
             Assert.That(e!.Message, Does.Contain("run.json").And.Contain("same base model and adapter options"));
         }
         string changed = Path.Combine(_temp.Path, "changed-base");
@@ -109,11 +110,11 @@ public class PeftTrainingTests
         }
         using (var otherBase = ZoModel.Open(changed + "-saved", threads: 2, peft: Options(PeftScheme.Lora)))
         {
-            var e = Assert.Throws<ArgumentException>(() => ZoTrainer.Resume(checkpoint, otherBase, train));
+            var e = Assert.Throws<OrtZoException>(() => ZoTrainer.Resume(checkpoint, otherBase, train));
             Assert.That(e!.Message, Does.Contain("weights:"));
         }
         using (var full = ZoModel.Open(TestPaths.Stories260k, threads: 2))
-            Assert.Throws<ArgumentException>(() => ZoTrainer.Resume(checkpoint, full, train), "a full model cannot take a PEFT checkpoint");
+            Assert.That(Assert.Throws<OrtZoException>(() => ZoTrainer.Resume(checkpoint, full, train))!.Reason, Is.EqualTo(CheckpointError.ModelDiffers), "a full model cannot take a PEFT checkpoint");
     }
 
     [Test]

@@ -11,6 +11,9 @@ namespace OrtZo.Tests.Tasks;
 /// <summary>MeZO's encode_prompt: option lengths, the rows scored, whitespace handling and left truncation.</summary>
 public class PromptEncoderTests
 {
+    /// <summary>Where the error points: "file:line" for a data file, the example otherwise.</summary>
+    private static string Location(OrtZoException e) => e.Line is { } line ? $"{e.File}:{line}" : e.Message[..e.Message.IndexOf(": ", StringComparison.Ordinal)];
+
     private static TextTokenizer Gpt2() => TextTokenizer.Open(TokenizerFixtures.Gpt2SubsetFolder, TokenizerFixtures.ByteBpeInfo);
 
     [Test]
@@ -91,14 +94,14 @@ public class PromptEncoderTests
     [Test]
     public void CandidateWithoutTokensIsRejected()
     {
-        var e = Assert.Throws<TaskDataException>(() => PromptEncoder.Encode(new TemplatedExample("abc", [" "], 0), Gpt2(), 2048, "data.jsonl:7"))!;
-        Assert.That((e.Location, e.Field), Is.EqualTo(("data.jsonl:7", "candidates[0]")));
+        var e = Assert.Throws<OrtZoException>(() => PromptEncoder.Encode(new TemplatedExample("abc", [" "], 0), Gpt2(), 2048, "data.jsonl:7"))!;
+        Assert.That((Location(e), e.Subject), Is.EqualTo(("data.jsonl:7", "candidates[0]")));
     }
 
     [Test]
     public void RowWithNothingToPredictFromIsRejected()
     {
-        var e = Assert.Throws<TaskDataException>(() => PromptEncoder.Encode(new TemplatedExample("", ["Hello"], 0), Gpt2(), 2048, "example 3"))!;
+        var e = Assert.Throws<OrtZoException>(() => PromptEncoder.Encode(new TemplatedExample("", ["Hello"], 0), Gpt2(), 2048, "example 3"))!;
         Assert.That(e.Message, Does.Contain("nothing predicts it"));
     }
 

@@ -7,14 +7,17 @@ namespace OrtZo.Tests.Tasks;
 /// <summary>One test per way a data line can be wrong: the error names file:line, the field and what was expected.</summary>
 public class TaskDataErrorTests
 {
-    private static TaskDataException LoadFails(string content, string task, string extension = ".jsonl")
+    /// <summary>Where the error points: "file:line" for a data file, the example otherwise.</summary>
+    private static string Location(OrtZoException e) => e.Line is { } line ? $"{e.File}:{line}" : e.Message[..e.Message.IndexOf(": ", StringComparison.Ordinal)];
+
+    private static OrtZoException LoadFails(string content, string task, string extension = ".jsonl")
     {
         string path = TaskFixtures.WriteTemp(content, extension);
         try
         {
-            var e = Assert.Throws<TaskDataException>(() => TaskData.Load(path, task))!;
-            Assert.That(e.Message, Does.StartWith(e.Location + ": "));
-            Assert.That(e.Location, Does.StartWith(path + ":"));
+            var e = Assert.Throws<OrtZoException>(() => TaskData.Load(path, task))!;
+            Assert.That(e.Message, Does.StartWith(Location(e) + ": "));
+            Assert.That(Location(e), Does.StartWith(path + ":"));
             return e;
         }
         finally
@@ -27,7 +30,7 @@ public class TaskDataErrorTests
     public void BadJson()
     {
         var e = LoadFails("{\"premise\": \"a\", \"hypothesis\": \"b\", \"label\": 0}\n{\"premise\": \"a\",\n", "rte");
-        Assert.That(e.Location, Does.EndWith(":2"));
+        Assert.That(Location(e), Does.EndWith(":2"));
         Assert.That(e.Message, Does.Contain("not valid JSON"));
     }
 
@@ -42,7 +45,7 @@ public class TaskDataErrorTests
     public void MissingField()
     {
         var e = LoadFails("{\"premise\": \"p\", \"label\": \"entailment\"}\n", "cb");
-        Assert.That((e.Location.Split(':')[^1], e.Field), Is.EqualTo(("1", "hypothesis")));
+        Assert.That((Location(e).Split(':')[^1], e.Subject), Is.EqualTo(("1", "hypothesis")));
         Assert.That(e.Message, Does.Contain("field 'hypothesis' is missing; expected a string"));
     }
 
@@ -50,7 +53,7 @@ public class TaskDataErrorTests
     public void WrongType()
     {
         var e = LoadFails("{\"word\": \"w\", \"sentence1\": 5, \"sentence2\": \"b\", \"label\": true}\n", "wic");
-        Assert.That(e.Field, Is.EqualTo("sentence1"));
+        Assert.That(e.Subject, Is.EqualTo("sentence1"));
         Assert.That(e.Message, Does.Contain("field 'sentence1' is a JSON number; expected a string"));
     }
 
@@ -58,7 +61,7 @@ public class TaskDataErrorTests
     public void LabelOutOfRange()
     {
         var e = LoadFails("{\"sentence\": \"fine\", \"label\": 2}\n", "sst2");
-        Assert.That(e.Field, Is.EqualTo("label"));
+        Assert.That(e.Subject, Is.EqualTo("label"));
         Assert.That(e.Message, Does.Contain("field 'label' is 2; expected an integer 0..1"));
     }
 
@@ -80,7 +83,7 @@ public class TaskDataErrorTests
     public void EmptyCandidates()
     {
         var e = LoadFails("{\"prompt\": \"p\", \"candidates\": [], \"label\": 0}\n", "jsonl");
-        Assert.That(e.Field, Is.EqualTo("candidates"));
+        Assert.That(e.Subject, Is.EqualTo("candidates"));
         Assert.That(e.Message, Does.Contain("field 'candidates' is empty"));
     }
 
@@ -88,7 +91,7 @@ public class TaskDataErrorTests
     public void EmptyCandidateString()
     {
         var e = LoadFails("{\"prompt\": \"p\", \"candidates\": [\" a\", \"\"], \"label\": 0}\n", "jsonl");
-        Assert.That(e.Field, Is.EqualTo("candidates[1]"));
+        Assert.That(e.Subject, Is.EqualTo("candidates[1]"));
     }
 
     [Test]
@@ -102,7 +105,7 @@ public class TaskDataErrorTests
     public void NestedMultiRcFieldIsNamedByItsPath()
     {
         var e = LoadFails("{\"idx\": 0, \"passage\": {\"text\": \"t\", \"questions\": [{\"question\": \"q\", \"idx\": 0, \"answers\": [{\"text\": \"a\", \"idx\": 0}]}]}}\n", "multirc");
-        Assert.That(e.Field, Is.EqualTo("passage.questions[0].answers[0].label"));
+        Assert.That(e.Subject, Is.EqualTo("passage.questions[0].answers[0].label"));
     }
 
     [Test]
@@ -116,7 +119,7 @@ public class TaskDataErrorTests
     public void WrongTsvColumnCount()
     {
         var e = LoadFails("index\tsentence1\tsentence2\tlabel\n0\tp\th\tentailment\n1\tp\tentailment\n", "rte", ".tsv");
-        Assert.That(e.Location, Does.EndWith(":3"));
+        Assert.That(Location(e), Does.EndWith(":3"));
         Assert.That(e.Message, Does.Contain("3 tab-separated columns; expected 4"));
     }
 
@@ -124,7 +127,7 @@ public class TaskDataErrorTests
     public void TsvHeaderWithoutARequiredColumn()
     {
         var e = LoadFails("text\tlabel\nfine\t1\n", "sst2", ".tsv");
-        Assert.That((e.Location.Split(':')[^1], e.Field), Is.EqualTo(("1", "sentence")));
+        Assert.That((Location(e).Split(':')[^1], e.Subject), Is.EqualTo(("1", "sentence")));
     }
 
     [Test]
@@ -140,7 +143,7 @@ public class TaskDataErrorTests
         string path = TaskFixtures.WriteTemp("a\tb\n", ".tsv");
         try
         {
-            Assert.Throws<ArgumentException>(() => TaskData.Load(path, "boolq"));
+            Assert.That(Assert.Throws<OrtZoException>(() => TaskData.Load(path, "boolq"))!.Reason, Is.EqualTo(TaskDataError.WrongLayout));
         }
         finally
         {
@@ -151,16 +154,17 @@ public class TaskDataErrorTests
     [Test]
     public void UnknownTask()
     {
-        var e = Assert.Throws<ArgumentException>(() => TaskData.Load(TaskFixtures.PathOf("copa.jsonl"), "squad"))!;
+        var e = Assert.Throws<OrtZoException>(() => TaskData.Load(TaskFixtures.PathOf("copa.jsonl"), "squad"))!;
+        Assert.That((e.Kind, e.Reason), Is.EqualTo((OrtZoErrorKind.InvalidOption, (Enum)TaskDataError.UnknownTask)));
         Assert.That(e.Message, Does.Contain("sst2, rte, boolq"));
     }
 
     [Test]
     public void InvalidInMemoryExamplesAreNamedByIndex()
     {
-        var e = Assert.Throws<TaskDataException>(() => TaskData.FromExamples([("ok", [" a"], 0), ("bad", [" a", " b"], 5)]))!;
-        Assert.That((e.Location, e.Field), Is.EqualTo(("example 1", "label")));
-        e = Assert.Throws<TaskDataException>(() => TaskData.FromExamples([("p", Array.Empty<string>(), 0)]))!;
-        Assert.That(e.Field, Is.EqualTo("candidates"));
+        var e = Assert.Throws<OrtZoException>(() => TaskData.FromExamples([("ok", [" a"], 0), ("bad", [" a", " b"], 5)]))!;
+        Assert.That((Location(e), e.Subject), Is.EqualTo(("example 1", "label")));
+        e = Assert.Throws<OrtZoException>(() => TaskData.FromExamples([("p", Array.Empty<string>(), 0)]))!;
+        Assert.That(e.Subject, Is.EqualTo("candidates"));
     }
 }

@@ -80,7 +80,7 @@ public class ByteBpeTrainerTests
     [Test]
     public void TooSmallCorpusIsReported()
     {
-        var e = Assert.Throws<ArgumentException>(() => ByteBpeTrainer.Train(["ab"], 300))!;
-        Assert.That(e.Message, Does.Contain("too small"));
+        var e = Assert.Throws<OrtZoException>(() => ByteBpeTrainer.Train(["ab"], 300))!;
+        Assert.That(e.Message, Does.Contain("too large for the corpus"));
     }
 }

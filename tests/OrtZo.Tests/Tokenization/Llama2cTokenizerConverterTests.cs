@@ -103,7 +103,7 @@ public class Llama2cTokenizerConverterTests
     public void TruncatedFileIsRejectedWithItsName()
     {
         byte[] bin = File.ReadAllBytes(TokenizerFixtures.PathOf("stories260k", "tokenizer.bin"));
-        var e = Assert.Throws<InvalidDataException>(() => Llama2cTokenizerConverter.ToModelProto(bin.AsSpan(0, bin.Length - 3), "cut.bin"))!;
+        var e = Assert.Throws<OrtZoException>(() => Llama2cTokenizerConverter.ToModelProto(bin.AsSpan(0, bin.Length - 3), "cut.bin"))!;
         Assert.That(e.Message, Does.Contain("cut.bin").And.Contain("token 511"));
     }
 
@@ -111,7 +111,7 @@ public class Llama2cTokenizerConverterTests
     public void ImpossibleTokenLengthIsRejected()
     {
         byte[] bin = Build(max: 5, ("<unk>", 0f), ("longer", 0f));
-        var e = Assert.Throws<InvalidDataException>(() => Llama2cTokenizerConverter.ToModelProto(bin, "long.bin"))!;
+        var e = Assert.Throws<OrtZoException>(() => Llama2cTokenizerConverter.ToModelProto(bin, "long.bin"))!;
         Assert.That(e.Message, Does.Contain("long.bin").And.Contain("token 1 claims 6 bytes"));
     }
 
@@ -119,7 +119,7 @@ public class Llama2cTokenizerConverterTests
     public void MissingBosIsRejected()
     {
         byte[] bin = Build(max: 8, [("<unk>", 0f), .. Enumerable.Range(0, 256).Select(b => ($"<0x{b:X2}>", 0f))]);
-        var e = Assert.Throws<InvalidDataException>(() => Llama2cTokenizerConverter.ToModelProto(bin, "nobos.bin"))!;
+        var e = Assert.Throws<OrtZoException>(() => Llama2cTokenizerConverter.ToModelProto(bin, "nobos.bin"))!;
         Assert.That(e.Message, Does.Contain("nobos.bin").And.Contain("<s>"));
     }
 
@@ -127,7 +127,7 @@ public class Llama2cTokenizerConverterTests
     public void MissingByteTokenIsRejected()
     {
         byte[] bin = Build(max: 8, [("<unk>", 0f), ("\n<s>\n", 0f), ("\n</s>\n", 0f), .. Enumerable.Range(0, 255).Select(b => ($"<0x{b:X2}>", 0f))]);
-        var e = Assert.Throws<InvalidDataException>(() => Llama2cTokenizerConverter.ToModelProto(bin, "bytes.bin"))!;
+        var e = Assert.Throws<OrtZoException>(() => Llama2cTokenizerConverter.ToModelProto(bin, "bytes.bin"))!;
         Assert.That(e.Message, Does.Contain("<0xFF> is missing"));
     }
 
@@ -135,7 +135,7 @@ public class Llama2cTokenizerConverterTests
     public void DuplicatePieceIsRejected()
     {
         byte[] bin = Build(max: 8, ("<unk>", 0f), ("ab", -1f), ("ab", -2f));
-        var e = Assert.Throws<InvalidDataException>(() => Llama2cTokenizerConverter.ToModelProto(bin, "dup.bin"))!;
+        var e = Assert.Throws<OrtZoException>(() => Llama2cTokenizerConverter.ToModelProto(bin, "dup.bin"))!;
         Assert.That(e.Message, Does.Contain("token 2").And.Contain("repeats token 1"));
     }
 

@@ -22,7 +22,7 @@ public class TextTokenizerErrorTests
     {
         using var folder = CopyOfGpt2Subset();
         File.Delete(folder.File("merges.txt"));
-        var e = Assert.Throws<FileNotFoundException>(() => TextTokenizer.Open(folder.Path, TokenizerFixtures.ByteBpeInfo))!;
+        var e = Assert.Throws<OrtZoException>(() => TextTokenizer.Open(folder.Path, TokenizerFixtures.ByteBpeInfo))!;
         Assert.That(e.Message, Does.Contain(folder.File("merges.txt")));
     }
 
@@ -30,7 +30,7 @@ public class TextTokenizerErrorTests
     public void MissingSentencePieceModelIsNamed()
     {
         using var folder = TokenizerFixtures.NewTempFolder();
-        var e = Assert.Throws<FileNotFoundException>(() => TextTokenizer.Open(folder.Path, TokenizerFixtures.SentencePieceInfo))!;
+        var e = Assert.Throws<OrtZoException>(() => TextTokenizer.Open(folder.Path, TokenizerFixtures.SentencePieceInfo))!;
         Assert.That(e.Message, Does.Contain("tokenizer.model"));
     }
 
@@ -38,7 +38,7 @@ public class TextTokenizerErrorTests
     public void FolderWithoutAnyTokenizerIsReported()
     {
         using var folder = TokenizerFixtures.NewTempFolder();
-        var e = Assert.Throws<FileNotFoundException>(() => TextTokenizer.Open(folder.Path, new TokenizerInfo { Kind = "", Files = [] }))!;
+        var e = Assert.Throws<OrtZoException>(() => TextTokenizer.Open(folder.Path, new TokenizerInfo { Kind = "", Files = [] }))!;
         Assert.That(e.Message, Does.Contain("tokenizer.model").And.Contain("vocab.json"));
     }
 
@@ -47,7 +47,7 @@ public class TextTokenizerErrorTests
     {
         using var folder = CopyOfGpt2Subset();
         File.WriteAllText(folder.File("vocab.json"), "{\"a\": 1,");
-        var e = Assert.Throws<InvalidDataException>(() => TextTokenizer.Open(folder.Path, TokenizerFixtures.ByteBpeInfo))!;
+        var e = Assert.Throws<OrtZoException>(() => TextTokenizer.Open(folder.Path, TokenizerFixtures.ByteBpeInfo))!;
         Assert.That(e.Message, Does.Contain(folder.File("vocab.json")));
     }
 
@@ -56,7 +56,7 @@ public class TextTokenizerErrorTests
     {
         using var folder = CopyOfGpt2Subset();
         File.WriteAllText(folder.File("vocab.json"), "{\"a\": 0, \"b\": 1}");
-        var e = Assert.Throws<InvalidDataException>(() => TextTokenizer.Open(folder.Path, TokenizerFixtures.ByteBpeInfo))!;
+        var e = Assert.Throws<OrtZoException>(() => TextTokenizer.Open(folder.Path, TokenizerFixtures.ByteBpeInfo))!;
         Assert.That(e.Message, Does.Contain(folder.File("vocab.json")).And.Contain("byte 0x00"));
     }
 
@@ -65,7 +65,7 @@ public class TextTokenizerErrorTests
     {
         using var folder = CopyOfGpt2Subset();
         File.WriteAllText(folder.File("merges.txt"), "#version: 0.2\nĠ t\nthree parts here\n");
-        var e = Assert.Throws<InvalidDataException>(() => TextTokenizer.Open(folder.Path, TokenizerFixtures.ByteBpeInfo))!;
+        var e = Assert.Throws<OrtZoException>(() => TextTokenizer.Open(folder.Path, TokenizerFixtures.ByteBpeInfo))!;
         Assert.That(e.Message, Does.Contain(folder.File("merges.txt") + ":3"));
     }
 
@@ -74,7 +74,7 @@ public class TextTokenizerErrorTests
     {
         using var folder = CopyOfGpt2Subset();
         File.WriteAllText(folder.File("merges.txt"), "#version: 0.2\nqqq zzz\n");
-        var e = Assert.Throws<InvalidDataException>(() => TextTokenizer.Open(folder.Path, TokenizerFixtures.ByteBpeInfo))!;
+        var e = Assert.Throws<OrtZoException>(() => TextTokenizer.Open(folder.Path, TokenizerFixtures.ByteBpeInfo))!;
         Assert.That(e.Message, Does.Contain(folder.File("merges.txt")).And.Contain("qqq"));
     }
 
@@ -83,7 +83,7 @@ public class TextTokenizerErrorTests
     {
         using var folder = TokenizerFixtures.NewTempFolder();
         File.WriteAllBytes(folder.File("tokenizer.model"), [0xFF, 0xFF, 0xFF, 0xFF, 0x01]);
-        var e = Assert.Throws<InvalidDataException>(() => TextTokenizer.Open(folder.Path, TokenizerFixtures.SentencePieceInfo))!;
+        var e = Assert.Throws<OrtZoException>(() => TextTokenizer.Open(folder.Path, TokenizerFixtures.SentencePieceInfo))!;
         Assert.That(e.Message, Does.Contain(folder.File("tokenizer.model")));
     }
 
@@ -92,14 +92,14 @@ public class TextTokenizerErrorTests
     {
         using var folder = TokenizerFixtures.NewTempFolder();
         File.WriteAllBytes(folder.File("tokenizer.model"), []);
-        var e = Assert.Throws<InvalidDataException>(() => TextTokenizer.Open(folder.Path, TokenizerFixtures.SentencePieceInfo))!;
+        var e = Assert.Throws<OrtZoException>(() => TextTokenizer.Open(folder.Path, TokenizerFixtures.SentencePieceInfo))!;
         Assert.That(e.Message, Does.Contain(folder.File("tokenizer.model")));
     }
 
     [Test]
     public void UnknownKindIsReported()
     {
-        var e = Assert.Throws<InvalidDataException>(() => TextTokenizer.Open(TokenizerFixtures.Gpt2SubsetFolder, new TokenizerInfo { Kind = "wordpiece", Files = [] }))!;
+        var e = Assert.Throws<OrtZoException>(() => TextTokenizer.Open(TokenizerFixtures.Gpt2SubsetFolder, new TokenizerInfo { Kind = "wordpiece", Files = [] }))!;
         Assert.That(e.Message, Does.Contain("wordpiece"));
     }
 
@@ -107,7 +107,7 @@ public class TextTokenizerErrorTests
     public void BosRequestedWithoutAnIdIsReported()
     {
         var info = TokenizerFixtures.ByteBpeInfo with { AddBos = true };
-        var e = Assert.Throws<InvalidDataException>(() => TextTokenizer.Open(TokenizerFixtures.Gpt2SubsetFolder, info))!;
+        var e = Assert.Throws<OrtZoException>(() => TextTokenizer.Open(TokenizerFixtures.Gpt2SubsetFolder, info))!;
         Assert.That(e.Message, Does.Contain("bos_id"));
     }
 
@@ -115,7 +115,7 @@ public class TextTokenizerErrorTests
     public void SpecialIdOutsideTheSentencePieceVocabularyIsReported()
     {
         var info = TokenizerFixtures.SentencePieceInfo with { PadId = 600 };
-        var e = Assert.Throws<InvalidDataException>(() => TextTokenizer.Open(TokenizerFixtures.Stories260kFolder, info))!;
+        var e = Assert.Throws<OrtZoException>(() => TextTokenizer.Open(TokenizerFixtures.Stories260kFolder, info))!;
         Assert.That(e.Message, Does.Contain("pad_id 600"));
     }
 
@@ -123,6 +123,6 @@ public class TextTokenizerErrorTests
     public void NegativeByteBpeSpecialIdIsReported()
     {
         var info = TokenizerFixtures.ByteBpeInfo with { EosId = -1, AddEos = true };
-        Assert.Throws<InvalidDataException>(() => TextTokenizer.Open(TokenizerFixtures.Gpt2SubsetFolder, info));
+        Assert.Throws<OrtZoException>(() => TextTokenizer.Open(TokenizerFixtures.Gpt2SubsetFolder, info));
     }
 }

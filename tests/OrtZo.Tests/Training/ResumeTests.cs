@@ -91,9 +91,11 @@ public class ResumeTests
             trainer.SaveCheckpoint(ck);
         }
         using var again = ZoModel.Open(TestPaths.Stories260k, threads: 2);
-        var e = Assert.Throws<ArgumentException>(() => ZoTrainer.Resume(ck, again, train, Options(ZoOptimizer.MeZO) with { LearningRate = 5e-4 }))!;
+        var e = Assert.Throws<OrtZoException>(() => ZoTrainer.Resume(ck, again, train, Options(ZoOptimizer.MeZO) with { LearningRate = 5e-4 }))!;
+        Assert.That(e.Reason, Is.EqualTo(CheckpointError.OptionsDiffer));
         Assert.That(e.Message, Does.Contain("run.json").And.Contain("other options"));
-        Assert.Throws<ArgumentException>(() => ZoTrainer.Resume(ck, again, TaskData.Load(Split("train"), "jsonl").Take(31)));
+        Assert.That(Assert.Throws<OrtZoException>(() => ZoTrainer.Resume(ck, again, TaskData.Load(Split("train"), "jsonl").Take(31)))!.Reason,
+            Is.EqualTo(CheckpointError.DataDiffers));
         using var ok = ZoTrainer.Resume(ck, again, train, Options(ZoOptimizer.MeZO) with { TotalSteps = 100 });
         Assert.That(ok.StepIndex, Is.EqualTo(1));
     }
@@ -110,7 +112,8 @@ public class ResumeTests
         var before = Directory.GetFiles(ck).ToDictionary(f => Path.GetFileName(f)!, File.ReadAllBytes);
         trainer.Step();
         // the process dies after writing the new weights file, before the checkpoint is complete
-        Assert.Throws<IOException>(() => trainer.SaveCheckpoint(ck, null, _ => throw new IOException("killed")));
+        var killed = Assert.Throws<OrtZoException>(() => trainer.SaveCheckpoint(ck, null, _ => throw new IOException("killed")))!;
+        Assert.That((killed.Kind, killed.InnerException?.Message), Is.EqualTo((OrtZoErrorKind.Io, "killed")));
         Assert.That(Directory.GetFiles(ck).ToDictionary(f => Path.GetFileName(f)!, File.ReadAllBytes), Is.EquivalentTo(before));
         Assert.That(Checkpoint.ReadState(ck).Step, Is.EqualTo(1));
         Assert.That(Directory.GetDirectories(_dir), Has.Length.EqualTo(1), "no temporary folder is left behind");

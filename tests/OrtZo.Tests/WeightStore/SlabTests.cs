@@ -32,9 +32,9 @@ public class SlabTests
     [Test]
     public void RejectsNonFloatAndDuplicateTensors()
     {
-        Assert.That(Assert.Throws<WeightStoreException>(() => SlabLayout.Create([new TensorSpec("i", DType.I64, [2])]))!.Kind,
+        Assert.That(Assert.Throws<OrtZoException>(() => SlabLayout.Create([new TensorSpec("i", DType.I64, [2])]))!.Reason,
             Is.EqualTo(WeightStoreError.UnsupportedDType));
-        Assert.That(Assert.Throws<WeightStoreException>(() => SlabLayout.Create([new TensorSpec("a", DType.F32, [2]), new TensorSpec("a", DType.F32, [2])]))!.Kind,
+        Assert.That(Assert.Throws<OrtZoException>(() => SlabLayout.Create([new TensorSpec("a", DType.F32, [2]), new TensorSpec("a", DType.F32, [2])]))!.Reason,
             Is.EqualTo(WeightStoreError.DuplicateTensor));
     }
 
@@ -71,9 +71,9 @@ public class SlabTests
             SafetensorsWriter.Write(path, [TensorSource.FromFloats(new TensorSpec("w", DType.F32, [2]), [1.5f, 1f / 3f])]);
             using var file = SafetensorsFile.Open(path);
             var wrongShape = SlabLayout.Create([new TensorSpec("w", DType.F32, [3])]);
-            Assert.That(Assert.Throws<WeightStoreException>(() => CpuSlab.Load(wrongShape, file))!.Kind, Is.EqualTo(WeightStoreError.ShapeMismatch));
+            Assert.That(Assert.Throws<OrtZoException>(() => CpuSlab.Load(wrongShape, file))!.Reason, Is.EqualTo(WeightStoreError.ShapeMismatch));
             var half = SlabLayout.Create([new TensorSpec("w", DType.F16, [2])]);
-            Assert.That(Assert.Throws<WeightStoreException>(() => CpuSlab.Load(half, file))!.Kind, Is.EqualTo(WeightStoreError.DTypeMismatch));
+            Assert.That(Assert.Throws<OrtZoException>(() => CpuSlab.Load(half, file))!.Reason, Is.EqualTo(WeightStoreError.DTypeMismatch));
             using var converted = CpuSlab.Load(half, file, convert: true);
             Assert.That(converted.ReadFloat32(0), Is.EqualTo(new[] { 1.5f, (float)(Half)(1f / 3f) }));
         }

@@ -6,11 +6,12 @@ namespace OrtZo.Tests.Zo;
 
 public class DriftTests
 {
-    [TestCase(DType.F32)]
-    [TestCase(DType.F16)]
-    [TestCase(DType.BF16)]
-    public void PerturbRestoreDriftsLessThanMezosLoop(DType dtype)
+    [TestCase("f32")]
+    [TestCase("f16")]
+    [TestCase("bf16")]
+    public void PerturbRestoreDriftsLessThanMezosLoop(string dtypeName)
     {
+        var dtype = TestDTypes.Parse(dtypeName);
         // 1,000 steps with lr = 0 on 20k LLM-like weights, ε = 1e-3 (MeZO's default).
         var w = DriftMeasurement.TypicalWeights(20_000, 5);
         var ours = DriftMeasurement.OrtZo(dtype, w, 1000, 1e-3f);

@@ -46,7 +46,7 @@ public class PassParityTests
 
     public static IEnumerable<TestCaseData> Cases()
     {
-        foreach (var dtype in new[] { DType.F32, DType.F16, DType.BF16 })
+        foreach (var dtype in TestDTypes.All)
             foreach (string rule in new[] { "sgd", "sign", "momentum", "adam", "commit" })
                 foreach (int queries in rule == "commit" ? new[] { 1 } : new[] { 1, 3 })
                     foreach (bool sr in new[] { false, true })
@@ -54,8 +54,9 @@ public class PassParityTests
     }
 
     [TestCaseSource(nameof(Cases))]
-    public void SimdRunnerMatchesScalarSpecification(DType dtype, string ruleName, int queries, bool stochasticRounding)
+    public void SimdRunnerMatchesScalarSpecification(string dtypeName, string ruleName, int queries, bool stochasticRounding)
     {
+        var dtype = TestDTypes.Parse(dtypeName);
         var rule = ruleName switch
         {
             "sgd" => UpdateRule.Sgd, "sign" => UpdateRule.Sign, "momentum" => UpdateRule.Momentum, "adam" => UpdateRule.Adam, _ => UpdateRule.CommitOffset,

@@ -1,7 +1,7 @@
 namespace OrtZo.WeightStore;
 
 /// <summary>One kind per way a weights file or a slab request can be wrong; each has its own test.</summary>
-public enum WeightStoreError
+internal enum WeightStoreError
 {
     /// <summary>The file is shorter than the 8-byte header length prefix.</summary>
     HeaderTooSmall,
@@ -33,24 +33,14 @@ public enum WeightStoreError
     Io,
 }
 
-public sealed class WeightStoreException : Exception
+/// <summary>Builds the <see cref="OrtZoException"/> for a weights-file or slab problem: "path: tensor 'x': message".</summary>
+internal static class WeightStoreErrors
 {
-    public WeightStoreException(WeightStoreError kind, string? path, string? tensor, string message, Exception? inner = null)
-        : base(Compose(path, tensor, message), inner)
-    {
-        Kind = kind;
-        FilePath = path;
-        Tensor = tensor;
-    }
-
-    public WeightStoreError Kind { get; }
-    public string? FilePath { get; }
-    public string? Tensor { get; }
-
-    private static string Compose(string? path, string? tensor, string message)
+    public static OrtZoException Fail(WeightStoreError reason, string? path, string? tensor, string message, Exception? inner = null)
     {
         string where = path is null ? "" : path + ": ";
         string what = tensor is null ? "" : $"tensor '{tensor}': ";
-        return where + what + message;
+        var kind = reason == WeightStoreError.Io ? OrtZoErrorKind.Io : OrtZoErrorKind.InvalidWeights;
+        return new OrtZoException(kind, reason, where + what + message, path, tensor is null ? null : $"tensor '{tensor}'", inner: inner);
     }
 }

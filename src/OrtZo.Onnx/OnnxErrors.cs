@@ -20,27 +20,20 @@ internal enum OnnxError
 }
 
 /// <summary>
-/// Raised for a bad ONNX model or checkpoint. The message always names the file and, where there is one, the
-/// node, tensor or field at fault, then says what was expected.
+/// Builds the <see cref="OrtZoException"/> for a bad ONNX model or checkpoint. The message always names the file
+/// and, where there is one, the node, tensor or field at fault, then says what was expected.
 /// </summary>
-internal sealed class OnnxModelException : Exception
+internal static class OnnxErrors
 {
-    public OnnxModelException(OnnxError kind, string? path, string? subject, string message, Exception? inner = null)
-        : base(Compose(path, subject, message), inner)
+    public static OrtZoException Fail(OnnxError reason, string? path, string? subject, string message, Exception? inner = null)
     {
-        Kind = kind;
-        FilePath = path;
-        Subject = subject;
+        var kind = reason switch
+        {
+            OnnxError.Unsupported => OrtZoErrorKind.Unsupported,
+            OnnxError.OutputExists => OrtZoErrorKind.OutputExists,
+            _ => OrtZoErrorKind.InvalidOnnx,
+        };
+        string text = (path is null ? "" : path + ": ") + (subject is null ? "" : subject + ": ") + message;
+        return new OrtZoException(kind, reason, text, path, subject, inner: inner);
     }
-
-    public OnnxError Kind { get; }
-
-    /// <summary>The file the problem was found in.</summary>
-    public string? FilePath { get; }
-
-    /// <summary>The node, tensor, input or field at fault, as "tensor 'x'" or "node 'y' (MatMul)".</summary>
-    public string? Subject { get; }
-
-    private static string Compose(string? path, string? subject, string message) =>
-        (path is null ? "" : path + ": ") + (subject is null ? "" : subject + ": ") + message;
 }

@@ -1,0 +1,106 @@
+using System.CommandLine;
+using NUnit.Framework;
+using OrtZo.Cli;
+
+namespace OrtZo.Tests.Cli;
+
+/// <summary>
+/// The CLI's exit contract: what a user can fix exits 2 with one error: line and one hint: line; a bug exits 1 as an
+/// internal error with its stack trace, never as a usage error.
+/// </summary>
+public class ExitContractTests
+{
+    private static void AssertUsageError((int Code, string Out, string Err) r, string naming)
+    {
+        Assert.That(r.Code, Is.EqualTo(2), r.Out + r.Err);
+        Assert.That(r.Err, Does.StartWith("error: ").And.Contain(naming));
+        Assert.That(r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last(), Does.StartWith("hint: "));
+        Assert.That(r.Out, Does.Not.Contain("Usage:"), "no help text stands in for the error");
+    }
+
+    [Test]
+    public void AnUnknownCommandExitsTwoNamingItEvenWithHelp()
+    {
+        AssertUsageError(CliRunner.Run("sweep", "--help"), "'sweep'");
+        AssertUsageError(CliRunner.Run("sweep"), "'sweep'");
+    }
+
+    [Test]
+    public void AnUnknownOptionExitsTwoNamingIt()
+    {
+        var r = CliRunner.Run("export", "--format", "genai", "--model", "m", "--out", "o");
+        AssertUsageError(r, "'--format'");
+        Assert.That(r.Err, Does.Contain("hint: see `ortzo export --help`"));
+        AssertUsageError(CliRunner.Run("train", "--help", "--bogus"), "'--bogus'");
+    }
+
+    [Test]
+    public void AnOptionValueOutOfRangeNamesTheOption()
+    {
+        var r = CliRunner.Run("train", "--model", TestPaths.Stories260k, "--data", Path.Combine(TestPaths.RepoRoot, "data", "story-feelings", "train.jsonl"),
+            "--task", "jsonl", "--lr", "-1", "--out", Path.Combine(Path.GetTempPath(), "ortzo-never-written"));
+        AssertUsageError(r, "option LearningRate: a finite non-negative number");
+        Assert.That(Directory.Exists(Path.Combine(Path.GetTempPath(), "ortzo-never-written", "checkpoint")), Is.False);
+    }
+
+    [Test]
+    public void AMissingDataFileIsAUsageErrorNotACrash()
+    {
+        string missing = Path.Combine(Path.GetTempPath(), $"ortzo-no-such-{Guid.NewGuid():N}.jsonl");
+        AssertUsageError(CliRunner.Run("eval", "--model", TestPaths.Stories260k, "--data", missing, "--task", "jsonl"), missing);
+    }
+
+    [Test]
+    public void UnavailableDeviceIsAUsageErrorNamingWhatIsMissing()
+    {
+        if (OrtZo.Cuda.CudaDriver.IsAvailable) Assert.Ignore("this machine has a CUDA driver");
+        var r = CliRunner.Run("eval", "--model", TestPaths.Stories260k, "--data", Path.Combine(TestPaths.RepoRoot, "data", "story-feelings", "dev.jsonl"),
+            "--task", "jsonl", "--device", "cuda");
+        AssertUsageError(r, "libcuda.so.1");
+    }
+
+    [Test]
+    public void AnUnexpectedExceptionIsAnInternalErrorWithItsTrace()
+    {
+        var root = new RootCommand("test");
+        var boom = new Command("boom");
+        boom.SetAction(new Func<ParseResult, int>(_ => throw new InvalidOperationException("an invariant broke")));
+        root.Subcommands.Add(boom);
+        var error = new StringWriter();
+        var saved = Console.Error;
+        Console.SetError(error);
+        int code;
+        try
+        {
+            code = CliErrors.Run(root, ["boom"], parse => parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
+        }
+        finally
+        {
+            Console.SetError(saved);
+        }
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(error.ToString(), Does.StartWith("internal error: ").And.Contain("an invariant broke").And.Contain(nameof(AnUnexpectedExceptionIsAnInternalErrorWithItsTrace)));
+        Assert.That(error.ToString(), Does.Not.Contain("hint:"), "a bug is not dressed up as a usage error");
+    }
+
+    [Test]
+    public void AUserErrorWrappedByAThreadPoolStillExitsTwo()
+    {
+        var root = new RootCommand("test");
+        var wrapped = new Command("wrapped");
+        wrapped.SetAction(new Func<ParseResult, int>(_ => throw new AggregateException(OptionErrors.Fail(OptionError.OutOfRange, "--x", "must be positive"))));
+        root.Subcommands.Add(wrapped);
+        var error = new StringWriter();
+        var saved = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            Assert.That(CliErrors.Run(root, ["wrapped"], parse => parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false })), Is.EqualTo(2));
+        }
+        finally
+        {
+            Console.SetError(saved);
+        }
+        Assert.That(error.ToString(), Does.StartWith("error: --x must be positive"));
+    }
+}

@@ -225,35 +225,41 @@ internal static class TrainCommand
         /// <summary>The options, or null when --peft was not given; <paramref name="seed"/> seeds the adapters' initialisation.</summary>
         public PeftOptions? Parse(ParseResult result, ulong seed)
         {
-            if (result.GetValue(_scheme) is not { } scheme) return null;
+            if (result.GetValue(_scheme) is not { } name) return null;
+            var scheme = name.ToLowerInvariant() switch
+            {
+                "full" => PeftScheme.Full,
+                "lora" => PeftScheme.Lora,
+                "prefix" => PeftScheme.Prefix,
+                "prompt" => PeftScheme.Prompt,
+                _ => throw OptionErrors.Fail(OptionError.UnknownValue, "--peft", $"'{name}'; expected full, lora, prefix or prompt"),
+            };
             var options = new PeftOptions
             {
-                Scheme = scheme.ToLowerInvariant() switch
-                {
-                    "full" => PeftScheme.Full,
-                    "lora" => PeftScheme.Lora,
-                    "prefix" => PeftScheme.Prefix,
-                    "prompt" => PeftScheme.Prompt,
-                    _ => throw OptionErrors.Fail(OptionError.UnknownValue, "--peft", $"\'{scheme}\'; expected full, lora, prefix or prompt"),
-                },
+                Scheme = scheme,
                 LoraRank = result.GetValue(_loraRank),
                 LoraAlpha = result.GetValue(_loraAlpha),
                 LoraTargets = result.GetValue(_loraTargets) is { } targets
                     ? targets.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                     : null,
                 PrefixTokens = result.GetValue(_prefixTokens),
-                PrefixInit = result.GetValue(_prefixInit) switch
-                {
-                    "real" => PrefixInit.RealActivations,
-                    "random" => PrefixInit.Random,
-                    var s => throw OptionErrors.Fail(OptionError.UnknownValue, "--prefix-init", $"\'{s}\'; expected real or random"),
-                },
                 PromptTokens = result.GetValue(_promptTokens),
-                PromptInit = result.GetValue(_promptInit) switch
+                // one flag per scheme on the command line, one setting in the options: a run has one scheme
+                RandomInit = scheme switch
                 {
-                    "vocab" => PromptInit.Vocabulary,
-                    "random" => PromptInit.Random,
-                    var s => throw OptionErrors.Fail(OptionError.UnknownValue, "--prompt-init", $"\'{s}\'; expected vocab or random"),
+                    PeftScheme.Prefix => result.GetValue(_prefixInit) switch
+                    {
+                        "real" => false,
+                        "random" => true,
+                        var s => throw OptionErrors.Fail(OptionError.UnknownValue, "--prefix-init", $"'{s}'; expected real or random"),
+                    },
+                    PeftScheme.Prompt => result.GetValue(_promptInit) switch
+                    {
+                        "vocab" => false,
+                        "random" => true,
+                        var s => throw OptionErrors.Fail(OptionError.UnknownValue, "--prompt-init", $"'{s}'; expected vocab or random"),
+                    },
+                    _ => false,
                 },
                 RandomInitStd = result.GetValue(_initStd),
                 InitSeed = seed,

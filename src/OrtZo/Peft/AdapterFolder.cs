@@ -15,7 +15,8 @@ namespace OrtZo.Peft;
 internal sealed record AdapterManifest
 {
     public const string FormatName = "ortzo-adapter";
-    public const int CurrentVersion = 1;
+    // 2: the PEFT options hold one random_init flag instead of prefix_init and prompt_init
+    public const int CurrentVersion = 2;
     public const string DefaultAdaptersFile = "adapters.safetensors";
 
     public string Format { get; init; } = FormatName;

@@ -18,24 +18,6 @@ public enum PeftScheme
     Prompt,
 }
 
-/// <summary>How prefix keys and values start.</summary>
-public enum PrefixInit
-{
-    /// <summary>MeZO's prefix_init_by_real_act: the keys/values the base model computes for random token ids.</summary>
-    RealActivations,
-    /// <summary>N(0, σ²) with σ = <see cref="PeftOptions.RandomInitStd"/>.</summary>
-    Random,
-}
-
-/// <summary>How virtual-token embeddings start.</summary>
-public enum PromptInit
-{
-    /// <summary>ZO-Bench's prompt_init_by_real_tokens: copies of the embedding rows of random token ids.</summary>
-    Vocabulary,
-    /// <summary>N(0, σ²) with σ = <see cref="PeftOptions.RandomInitStd"/>.</summary>
-    Random,
-}
-
 /// <summary>How the frozen base weights of a PEFT model reach ONNX Runtime.</summary>
 public enum FrozenBase
 {
@@ -69,11 +51,15 @@ public sealed record PeftOptions
 
     public int PrefixTokens { get; init; } = 5;
 
-    public PrefixInit PrefixInit { get; init; } = PrefixInit.RealActivations;
-
     public int PromptTokens { get; init; } = 10;
 
-    public PromptInit PromptInit { get; init; } = PromptInit.Vocabulary;
+    /// <summary>
+    /// Start prefixes and virtual tokens as N(0, σ²) noise (σ = <see cref="RandomInitStd"/>) instead of from the model:
+    /// by default a prefix holds the keys and values the base model computes for random token ids (MeZO's
+    /// prefix_init_by_real_act) and a virtual token copies the embedding row of a random token id (ZO-Bench's
+    /// prompt_init_by_real_tokens).
+    /// </summary>
+    public bool RandomInit { get; init; }
 
     /// <summary>σ of the random prefix and prompt initialisations (MeZO's torch.randn and ZO-Bench's nn.Embedding default: 1).</summary>
     public double RandomInitStd { get; init; } = 1.0;
@@ -94,8 +80,6 @@ public sealed record PeftOptions
             if (!ok) throw OptionErrors.Fail(OptionError.OutOfRange, name, expected);
         }
         Require(Enum.IsDefined(Scheme), nameof(Scheme), "full, lora, prefix or prompt");
-        Require(Enum.IsDefined(PrefixInit), nameof(PrefixInit), "real activations or random");
-        Require(Enum.IsDefined(PromptInit), nameof(PromptInit), "vocabulary or random");
         Require(Enum.IsDefined(FrozenBase), nameof(FrozenBase), "initializers or inputs");
         Require(LoraRank is >= 1 and <= 4096, nameof(LoraRank), "between 1 and 4096");
         Require(double.IsFinite(LoraAlpha) && LoraAlpha > 0, nameof(LoraAlpha), "a finite positive number");
@@ -139,14 +123,14 @@ public sealed record PeftOptions
                 break;
             case PeftScheme.Prefix:
                 canonical["prefix_tokens"] = PrefixTokens;
-                canonical["prefix_init"] = PrefixInit.ToString();
-                if (PrefixInit == PrefixInit.Random) canonical["random_init_std"] = RandomInitStd;
+                canonical["prefix_init"] = RandomInit ? "Random" : "RealActivations";
+                if (RandomInit) canonical["random_init_std"] = RandomInitStd;
                 canonical["init_seed"] = InitSeed;
                 break;
             case PeftScheme.Prompt:
                 canonical["prompt_tokens"] = PromptTokens;
-                canonical["prompt_init"] = PromptInit.ToString();
-                if (PromptInit == PromptInit.Random) canonical["random_init_std"] = RandomInitStd;
+                canonical["prompt_init"] = RandomInit ? "Random" : "Vocabulary";
+                if (RandomInit) canonical["random_init_std"] = RandomInitStd;
                 canonical["init_seed"] = InitSeed;
                 break;
         }

@@ -85,7 +85,7 @@ internal static class PeftRewriter
         {
             var shape = shapes[layer];
             long count = (long)p * shape.KvWidth;
-            if (options.PrefixInit == PrefixInit.Random)
+            if (options.RandomInit)
                 return (AdapterInit.Normal(options.InitSeed, PrefixRewrite.KeysName(layer), count, options.RandomInitStd),
                         AdapterInit.Normal(options.InitSeed, PrefixRewrite.ValuesName(layer), count, options.RandomInitStd));
             return (RealKeys(probe[cores[layer].KeysTransposed], shape, p), RealValues(probe[cores[layer].Values], shape, p));
@@ -118,7 +118,7 @@ internal static class PeftRewriter
     private static float[] PromptInitial(ModelFolder baseFolder, PeftOptions options, long d)
     {
         int n = options.PromptTokens;
-        if (options.PromptInit == PromptInit.Random)
+        if (options.RandomInit)
             return AdapterInit.Normal(options.InitSeed, PromptRewrite.EmbeddingsName, n * d, options.RandomInitStd);
         var table = baseFolder.Manifest.WeightInputs.First(w => w.Role == WeightRole.Embedding && w.Shape.Count == 2);
         long[] ids = AdapterInit.TokenIds(options.InitSeed, "prompt.token_ids", n, table.Shape[0]);

@@ -10,7 +10,7 @@ namespace OrtZo.Runtime;
 /// e.g. the 1.29 build that carries the CUDA plugin EP. Must run before any other ORT call: the managed
 /// binding resolves its native library once, on first use.
 /// </summary>
-public static class OrtLibrary
+internal static class OrtLibrary
 {
     public const string EnvironmentVariable = "ORTZO_ORT_LIB";
 

@@ -22,14 +22,14 @@ public class PrefixTests
     [OneTimeTearDown]
     public void DeleteTemp() => _temp.Dispose();
 
-    private PeftOptions Prefix(PrefixInit init = PrefixInit.RealActivations, int tokens = 5) =>
-        new() { Scheme = PeftScheme.Prefix, PrefixTokens = tokens, PrefixInit = init, CacheFolder = Path.Combine(_temp.Path, "cache") };
+    private PeftOptions Prefix(bool randomInit = false, int tokens = 5) =>
+        new() { Scheme = PeftScheme.Prefix, PrefixTokens = tokens, RandomInit = randomInit, CacheFolder = Path.Combine(_temp.Path, "cache") };
 
     [Test]
     public void OnTheShippedLlamaScoresEqualAScalarForwardWithPrefixRowsInItsCache()
     {
         // Random prefix values exercise more than real activations would; the oracle takes them from the slab.
-        using var model = ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: Prefix(PrefixInit.Random, tokens: 3) with { RandomInitStd = 0.5 });
+        using var model = ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: Prefix(randomInit: true, tokens: 3) with { RandomInitStd = 0.5 });
         var checkpoint = PrefixLlamaReference.FromFolder(TestPaths.Stories260k, heads: 8, kvHeads: 4);
         Assert.That(model.ParameterCount, Is.EqualTo(checkpoint.Layers * 2 * 3 * checkpoint.KvDim), "keys and values [3, Hkv·Dh] per layer");
         var keys = Enumerable.Range(0, checkpoint.Layers).Select(l => model.ReadWeights().ReadFloat32(model.ReadWeights().Layout.IndexOf(PrefixRewrite.KeysName(l)))).ToArray();

@@ -55,7 +55,7 @@ public class PromptTests
     [Test]
     public void RandomInitDrawsFromTheRequestedNormal()
     {
-        using var prompt = ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: Prompt(10) with { PromptInit = PromptInit.Random, RandomInitStd = 0.25 });
+        using var prompt = ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: Prompt(10) with { RandomInit = true, RandomInitStd = 0.25 });
         var values = prompt.ReadWeights().ReadFloat32(0);
         Assert.That(values, Has.Length.EqualTo(10 * 64));
         double std = Math.Sqrt(values.Select(v => (double)v * v).Average());

@@ -31,6 +31,8 @@ internal static class BenchMain
                 return Report("drift", [DriftBench.Measure(options)], options);
             case "rng":
                 return RngBench.Run();
+            case "passes":
+                return Report("passes", PassBench.Measure(options).ToList(), options);
             case "dist":
                 return DistributedBench.Run(options);
             case "dist-mp":
@@ -42,7 +44,7 @@ internal static class BenchMain
                 Report("peft", PeftRuns(options), options);
                 return 0;
             default:
-                Console.Error.WriteLine("usage: OrtZo.Bench all|forward|step|drift|peft|rng|dist|dist-mp [--model <folder>] [--batches 4,16,32] [--seq 64] [--out <folder>]");
+                Console.Error.WriteLine("usage: OrtZo.Bench all|forward|step|drift|peft|rng|passes|dist|dist-mp [--model <folder>] [--batches 4,16,32] [--seq 64] [--out <folder>]");
                 return 2;
         }
     }
@@ -110,6 +112,7 @@ internal static class BenchMain
         "step" => $"step     {r["model"],-16} {r["optimizer"],-12} batch {r["batch"],3} × seq {r["seq"]}: step {(double)r["step_ms"]!:F2} ms, 2×forward {2 * (double)r["forward_ms"]!:F2} ms (in the step {2 * (double)r["forward_in_step_ms"]!:F2}), ratio {(double)r["step_over_2fwd"]!:F3}; " +
                     $"pass {(double)r["pass_ms"]!:F2} ms = {(double)r["pass_gb_per_s"]!:F1} GB/s; extra {r["extra_memory_bytes"]} B; peak RSS {(double)r["peak_rss_mb"]!:F0} MiB",
         "peft" => $"peft     {r["model"],-16} {r["scheme"],-8} batch {r["batch"],3} × seq {r["seq"]}: base as inputs {(double)r["inputs_ms"]!:F2} ms, as initializers {(double)r["initializers_ms"]!:F2} ms ({(double)r["initializers_change"]!:P1}); {r["adapter_params"]} adapter parameters",
+        "passes" => $"passes   {r["case"],-40} {(long)r["elements"]!,10:N0} weights  {(double)r["pass_ms"]!,8:F3} ms/pass  {(double)r["gb_per_s"]!,6:F2} GB/s",
         _ => r.ToJsonString(),
     };
 }

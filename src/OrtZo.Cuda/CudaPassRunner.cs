@@ -7,9 +7,9 @@ namespace OrtZo.Cuda;
 /// and optimizer state: one launch per pass, grid-stride over the whole slab. Each pass's descriptor is uploaded
 /// before the launch on the runner's stream. The host <see cref="WeightBuffers"/> is the layout and the
 /// transfer endpoint (<see cref="UploadAll"/>, <see cref="DownloadAll"/>); it is not kept in sync per pass.
-/// Not wired into ZoTrainer yet: the GPU check (<see cref="GpuAgreementCheck"/>) drives it against the oracle.
+/// Not wired into a backend yet: the GPU check drives it over the engine's pass cases against the oracle.
 /// </summary>
-internal sealed unsafe class CudaPassRunner : IDisposable
+internal sealed unsafe class CudaPassRunner : IPassRunner
 {
     private const int MultiprocessorCountAttribute = 16;   // CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT
 
@@ -45,6 +45,13 @@ internal sealed unsafe class CudaPassRunner : IDisposable
     }
 
     public WeightBuffers Host { get; }
+
+    WeightBuffers IPassRunner.Buffers => Host;
+
+    /// <summary>Brings the whole device copy (weights too) back to <see cref="Host"/>, after the passes enqueued so far.</summary>
+    public void DownloadState() => DownloadAll();
+
+    public void UploadState() => UploadAll();
 
     public CudaSlab Slab { get; } = null!;
 
@@ -88,7 +95,9 @@ internal sealed unsafe class CudaPassRunner : IDisposable
             CudaDriver.Check(CudaNative.cuMemcpyHtoD_v2(_descriptor.Address, p, (nuint)pass.Bytes.Length), nameof(CudaNative.cuMemcpyHtoD_v2));
 
         IntPtr descriptor = _descriptor.Address, slab = Slab.BaseAddress;
-        IntPtr mask = _maskWords?.Address ?? IntPtr.Zero, state1 = _state1?.Address ?? IntPtr.Zero, state2 = _state2?.Address ?? IntPtr.Zero;
+        // indexed by absolute counter >> 6, as on the host: bias the base by the layout's counter origin
+        IntPtr mask = _maskWords is null ? IntPtr.Zero : _maskWords.Address - (nint)(Host.Slab.Layout.CounterOrigin >> 6) * sizeof(ulong);
+        IntPtr state1 = _state1?.Address ?? IntPtr.Zero, state2 = _state2?.Address ?? IntPtr.Zero;
         void** args = stackalloc void*[5];
         args[0] = &descriptor;
         args[1] = &slab;

@@ -117,7 +117,7 @@ internal sealed unsafe class CpuPassRunner : IPassRunner
             float* s1 = Buffers.State1Pointer == null ? null : Buffers.State1Pointer + si;
             float* s2 = Buffers.State2Pointer == null ? null : Buffers.State2Pointer + si;
             // tmp receives the updated θ; state is written only where the mask is on.
-            VectorRules.Apply(update, t.Decay, theta, g, tmp, mOld, s1, s2);
+            RuleDriver.Chunk(update, t.Decay, theta, g, tmp, mOld, s1, s2);
             if (update.StochasticRounding && dtype != DType.F32)
             {
                 var bits = sc.Bits.AsSpan(0, n);

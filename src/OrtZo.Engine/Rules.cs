@@ -1,39 +1,106 @@
+using System.Numerics;
+
 namespace OrtZo.Engine;
 
 /// <summary>
-/// The optimizer rules of <see cref="UpdateRule"/>, element by element, in float32 without fused
-/// multiply-add. Shared by the scalar reference and the scalar tails of the SIMD kernels; the vector
-/// kernels and the CUDA kernels restate the same expressions.
+/// One optimizer rule of <see cref="UpdateRule"/> as an op with a scalar form and a vector form (the pattern of
+/// TensorPrimitives' operators): both compute the same float32 expressions in the same order, without fused
+/// multiply-add, so lane i of the vector form equals the scalar form bit for bit. <see cref="RuleDriver"/> runs
+/// any op over a chunk; the scalar specification calls the scalar form element by element.
 /// </summary>
-internal static unsafe class Rules
+/// <remarks>
+/// <paramref name="g"/> arrives with the weight-decay term already added (the driver adds λ·θ where the tensor
+/// takes decay); <c>s1</c>/<c>s2</c> are the element's optimizer state (momentum, or Adam's two moments).
+/// </remarks>
+internal interface IRuleOp
 {
-    /// <param name="g">ĝ for this element (already masked in: the caller skips masked-out elements).</param>
-    /// <param name="s1">Momentum or Adam's first moment for this element (unused otherwise).</param>
-    /// <param name="s2">Adam's second moment for this element.</param>
-    public static float Apply(UpdateSpec u, bool decay, float theta, float g, float* s1, float* s2)
+    static abstract bool TakesDecay { get; }
+
+    static abstract float Scalar(in RuleConstants k, float theta, float g, ref float s1, ref float s2);
+
+    static abstract Vector<float> Vector(in RuleConstants k, Vector<float> theta, Vector<float> g, ref Vector<float> s1, ref Vector<float> s2);
+}
+
+/// <summary>An update's scalars, broadcast once per chunk for the vector form.</summary>
+internal readonly struct RuleConstants(UpdateSpec u)
+{
+    public readonly float LearningRate = u.LearningRate, Beta1 = u.Beta1, Beta2 = u.Beta2, OneMinusBeta1 = 1f - u.Beta1, OneMinusBeta2 = 1f - u.Beta2,
+        AdamEpsilon = u.AdamEpsilon, AdamStepSize = u.AdamStepSize, AdamBias2Sqrt = u.AdamBias2Sqrt;
+}
+
+/// <summary>θ − η·ĝ (MeZO's ZO-SGD).</summary>
+internal readonly struct SgdOp : IRuleOp
+{
+    public static bool TakesDecay => true;
+
+    public static float Scalar(in RuleConstants k, float theta, float g, ref float s1, ref float s2) => theta - k.LearningRate * g;
+
+    public static Vector<float> Vector(in RuleConstants k, Vector<float> theta, Vector<float> g, ref Vector<float> s1, ref Vector<float> s2) =>
+        theta - new Vector<float>(k.LearningRate) * g;
+}
+
+/// <summary>θ − η·sign(ĝ) (ZO-SGD-Sign), with sign(0) = 0.</summary>
+internal readonly struct SignOp : IRuleOp
+{
+    public static bool TakesDecay => true;
+
+    public static float Scalar(in RuleConstants k, float theta, float g, ref float s1, ref float s2) =>
+        theta - k.LearningRate * (g > 0f ? 1f : g < 0f ? -1f : 0f);
+
+    public static Vector<float> Vector(in RuleConstants k, Vector<float> theta, Vector<float> g, ref Vector<float> s1, ref Vector<float> s2)
     {
-        if (u.Rule == UpdateRule.CommitOffset) return theta + g;  // g = fl(s·z): the candidate offset itself
-        if (decay && u.WeightDecay != 0f) g = g + u.WeightDecay * theta;
-        switch (u.Rule)
-        {
-            case UpdateRule.Sgd:
-                return theta - u.LearningRate * g;
-            case UpdateRule.Sign:
-                float sign = g > 0f ? 1f : g < 0f ? -1f : 0f;
-                return theta - u.LearningRate * sign;
-            case UpdateRule.Momentum:
-                float m = u.Beta1 * *s1 + g;
-                *s1 = m;
-                return theta - u.LearningRate * m;
-            case UpdateRule.Adam:
-                float m1 = u.Beta1 * *s1 + (1f - u.Beta1) * g;
-                float v = u.Beta2 * *s2 + (1f - u.Beta2) * (g * g);
-                *s1 = m1;
-                *s2 = v;
-                float denom = MathF.Sqrt(v) / u.AdamBias2Sqrt + u.AdamEpsilon;
-                return theta - u.AdamStepSize * (m1 / denom);
-            default:
-                throw new ArgumentOutOfRangeException(nameof(u), u.Rule, null);
-        }
+        var sign = System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.GreaterThan(g, Vector<float>.Zero), Vector<float>.One,
+            System.Numerics.Vector.ConditionalSelect(System.Numerics.Vector.LessThan(g, Vector<float>.Zero), -Vector<float>.One, Vector<float>.Zero));
+        return theta - new Vector<float>(k.LearningRate) * sign;
     }
+}
+
+/// <summary>m ← β·m + ĝ; θ − η·m (ZO-SGD-MMT: torch's SGD momentum without dampening).</summary>
+internal readonly struct MomentumOp : IRuleOp
+{
+    public static bool TakesDecay => true;
+
+    public static float Scalar(in RuleConstants k, float theta, float g, ref float s1, ref float s2)
+    {
+        s1 = k.Beta1 * s1 + g;
+        return theta - k.LearningRate * s1;
+    }
+
+    public static Vector<float> Vector(in RuleConstants k, Vector<float> theta, Vector<float> g, ref Vector<float> s1, ref Vector<float> s2)
+    {
+        s1 = new Vector<float>(k.Beta1) * s1 + g;
+        return theta - new Vector<float>(k.LearningRate) * s1;
+    }
+}
+
+/// <summary>Adam on ĝ in torch's formulation: θ − s·(m / (√v / b + ε)), s = η/(1−β1^t), b = √(1−β2^t).</summary>
+internal readonly struct AdamOp : IRuleOp
+{
+    public static bool TakesDecay => true;
+
+    public static float Scalar(in RuleConstants k, float theta, float g, ref float s1, ref float s2)
+    {
+        s1 = k.Beta1 * s1 + k.OneMinusBeta1 * g;
+        s2 = k.Beta2 * s2 + k.OneMinusBeta2 * (g * g);
+        float denom = MathF.Sqrt(s2) / k.AdamBias2Sqrt + k.AdamEpsilon;
+        return theta - k.AdamStepSize * (s1 / denom);
+    }
+
+    public static Vector<float> Vector(in RuleConstants k, Vector<float> theta, Vector<float> g, ref Vector<float> s1, ref Vector<float> s2)
+    {
+        s1 = new Vector<float>(k.Beta1) * s1 + new Vector<float>(k.OneMinusBeta1) * g;
+        s2 = new Vector<float>(k.Beta2) * s2 + new Vector<float>(k.OneMinusBeta2) * (g * g);
+        var denom = System.Numerics.Vector.SquareRoot(s2) / new Vector<float>(k.AdamBias2Sqrt) + new Vector<float>(k.AdamEpsilon);
+        return theta - new Vector<float>(k.AdamStepSize) * (s1 / denom);
+    }
+}
+
+/// <summary>θ + fl32(c·z): commits a candidate move exactly as it was evaluated (ZO-SGD-Cons); no decay.</summary>
+internal readonly struct CommitOffsetOp : IRuleOp
+{
+    public static bool TakesDecay => false;
+
+    public static float Scalar(in RuleConstants k, float theta, float g, ref float s1, ref float s2) => theta + g;
+
+    public static Vector<float> Vector(in RuleConstants k, Vector<float> theta, Vector<float> g, ref Vector<float> s1, ref Vector<float> s2) => theta + g;
 }

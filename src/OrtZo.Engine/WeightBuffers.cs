@@ -24,7 +24,7 @@ internal sealed unsafe class WeightBuffers : IDisposable
         Tensors = tensors;
         StateLength = tensors.Where(t => t.IsTrainable).Select(t => t.StateBase + t.Slot.ElementCount).DefaultIfEmpty(0).Max();
         if (tensors.Any(t => t.Mask == MaskKind.Magnitude))
-            MaskBits = new NativeBuffer(slab.Layout.CounterLength / 64 * sizeof(ulong));
+            MaskBits = new NativeBuffer((slab.Layout.CounterLength - slab.Layout.CounterOrigin) / 64 * sizeof(ulong));
         State1 = stateBuffers >= 1 ? new NativeBuffer(StateLength * sizeof(float)) : null;
         State2 = stateBuffers >= 2 ? new NativeBuffer(StateLength * sizeof(float)) : null;
     }
@@ -46,7 +46,11 @@ internal sealed unsafe class WeightBuffers : IDisposable
     /// <summary>Bytes of engine memory beyond the weights: mask bits and optimizer state.</summary>
     public long ExtraBytes => (MaskBits?.ByteLength ?? 0) + (State1?.ByteLength ?? 0) + (State2?.ByteLength ?? 0);
 
-    public ulong* MaskWords => MaskBits is null ? null : (ulong*)MaskBits.Pointer;
+    /// <summary>
+    /// The mask words indexed by absolute counter: word c >> 6 holds counter c's bit. The allocation covers the
+    /// slab's counters only, so the pointer is biased by the layout's counter origin (64-aligned, so exact).
+    /// </summary>
+    public ulong* MaskWords => MaskBits is null ? null : (ulong*)MaskBits.Pointer - (Slab.Layout.CounterOrigin >> 6);
     public float* State1Pointer => State1 is null ? null : (float*)State1.Pointer;
     public float* State2Pointer => State2 is null ? null : (float*)State2.Pointer;
 

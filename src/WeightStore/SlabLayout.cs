@@ -15,9 +15,10 @@ internal sealed class SlabLayout
 
     private readonly Dictionary<string, int> _byName;
 
-    private SlabLayout(IReadOnlyList<SlabSlot> slots, long byteLength, long counterLength)
+    private SlabLayout(IReadOnlyList<SlabSlot> slots, long byteLength, long counterOrigin, long counterLength)
     {
         Slots = slots;
+        CounterOrigin = counterOrigin;
         ByteLength = byteLength;
         CounterLength = counterLength;
         _byName = slots.ToDictionary(s => s.Spec.Name, s => s.Index, StringComparer.Ordinal);
@@ -28,17 +29,24 @@ internal sealed class SlabLayout
     /// <summary>Bytes of the whole slab including alignment padding.</summary>
     public long ByteLength { get; }
 
-    /// <summary>One past the last counter index used (the size of per-element state indexed by counter).</summary>
+    /// <summary>The first tensor's first counter.</summary>
+    public long CounterOrigin { get; }
+
+    /// <summary>One past the last counter index used; per-counter state covers [<see cref="CounterOrigin"/>, CounterLength).</summary>
     public long CounterLength { get; }
 
     /// <summary>Sum of the tensors' element counts (no padding).</summary>
     public long ElementCount => Slots.Sum(s => s.Spec.ElementCount);
 
-    public static SlabLayout Create(IReadOnlyList<TensorSpec> tensors)
+    /// <param name="counterOrigin">First counter of the first tensor (0 for models; kernel checks start high to
+    /// cross the Philox counter's 32-bit carry). A multiple of <see cref="CounterAlignment"/>.</param>
+    public static SlabLayout Create(IReadOnlyList<TensorSpec> tensors, long counterOrigin = 0)
     {
+        if (counterOrigin < 0 || counterOrigin % CounterAlignment != 0)
+            throw new ArgumentOutOfRangeException(nameof(counterOrigin), counterOrigin, $"a non-negative multiple of {CounterAlignment}");
         var slots = new List<SlabSlot>(tensors.Count);
         var names = new HashSet<string>(StringComparer.Ordinal);
-        long offset = 0, counter = 0;
+        long offset = 0, counter = counterOrigin;
         foreach (var spec in tensors)
         {
             if (!spec.DType.IsTrainableFloat())
@@ -51,7 +59,7 @@ internal sealed class SlabLayout
             offset = checked(offset + spec.ByteLength);
             counter = checked(counter + spec.ElementCount);
         }
-        return new SlabLayout(slots, AlignUp(offset, TensorAlignment), AlignUp(counter, CounterAlignment));
+        return new SlabLayout(slots, AlignUp(offset, TensorAlignment), counterOrigin, AlignUp(counter, CounterAlignment));
     }
 
     public int IndexOf(string name) =>

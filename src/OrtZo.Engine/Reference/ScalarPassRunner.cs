@@ -61,7 +61,7 @@ internal static unsafe class ScalarPassRunner
                 g = j == 0 ? term : g + term;
             }
             long si = t.StateBase + i;
-            theta = Rules.Apply(update, t.Decay, theta, g, b.State1Pointer + si, b.State2Pointer + si);
+            theta = RuleDriver.Scalar(update, t.Decay, theta, g, b.State1Pointer == null ? null : b.State1Pointer + si, b.State2Pointer == null ? null : b.State2Pointer + si);
             theta = update.StochasticRounding ? Rounding.Stochastic(theta, dtype, ZoNoise.RoundingBits(update.RoundingSeed, c)) : Round(theta, dtype);
         }
 

@@ -1,102 +1,67 @@
 using NUnit.Framework;
-using OrtZo.WeightStore;
 using OrtZo.Engine;
 using OrtZo.Engine.Reference;
+using OrtZo.WeightStore;
 
 namespace OrtZo.Tests.Zo;
 
-/// <summary>The SIMD CPU runner against the scalar specification: weights, mask bits and optimizer state bit for bit.</summary>
+/// <summary>
+/// The SIMD CPU runner against the scalar specification over the engine's one case table (the same cases the CUDA
+/// check and the bench run): weights, mask bits and optimizer state after every pass, bit for bit.
+/// </summary>
 public class PassParityTests
 {
-    private static readonly MaskKind[] AllKinds = [MaskKind.Dense, MaskKind.Magnitude, MaskKind.Random, MaskKind.Frozen];
-
-    private static UpdateSpec Update(UpdateRule rule, IReadOnlyList<Direction> dirs, ulong maskSeed, bool sr) => new()
-    {
-        Rule = rule,
-        Directions = dirs,
-        MaskSeed = maskSeed,
-        LearningRate = 3e-3f,
-        WeightDecay = 0.1f,
-        Beta1 = 0.9f,
-        Beta2 = 0.999f,
-        AdamEpsilon = 1e-8f,
-        AdamStepSize = 3e-3f / (1 - 0.9f * 0.9f),
-        AdamBias2Sqrt = MathF.Sqrt(1 - 0.999f * 0.999f),
-        StochasticRounding = sr,
-        RoundingSeed = 99,
-    };
-
-    /// <summary>A sequence covering every pass shape the step programs issue.</summary>
-    private static IEnumerable<PassSegment[]> Sequence(int[] slots, UpdateRule rule, int queries, bool sr)
-    {
-        const ulong mask0 = 1234, mask1 = 5678;
-        var p0 = new Perturbation(11, 1e-2f, mask0);
-        var p1 = new Perturbation(22, 1e-2f, mask0);
-        var next = new Perturbation(33, 1e-2f, mask1);
-        var dirs = queries == 1 ? new[] { new Direction(11, 0.7f) } : new[] { new Direction(11, 0.7f), new Direction(22, -1.3f), new Direction(44, 0.05f) }[..queries];
-        yield return [new PassSegment { Slots = slots, Apply = p0, RecomputeMask = true }];                            // open a step
-        yield return [new PassSegment { Slots = slots, Remove = p0, Apply = p0.Negated }];                             // pass A
-        yield return [new PassSegment { Slots = slots, Remove = p0.Negated, Apply = p1 }];                             // next query
-        yield return [new PassSegment { Slots = slots, Remove = p1, Apply = p1.Negated }];
-        yield return [new PassSegment { Slots = slots, Remove = p1.Negated, Update = Update(rule, dirs, mask0, sr), Apply = next, RecomputeMask = true }]; // fused B
-        yield return [new PassSegment { Slots = slots, Remove = next, Apply = next.Negated }];
-        yield return [new PassSegment { Slots = slots, Remove = next.Negated, Update = Update(rule, [new Direction(33, -2.5f)], mask1, sr) }];   // settle
-        yield return [new PassSegment { Slots = slots, Update = Update(rule, [new Direction(55, 0.3f)], mask1, sr) }];                         // update only
-    }
-
-    public static IEnumerable<TestCaseData> Cases()
-    {
-        foreach (var dtype in TestDTypes.All)
-            foreach (string rule in new[] { "sgd", "sign", "momentum", "adam", "commit" })
-                foreach (int queries in rule == "commit" ? new[] { 1 } : new[] { 1, 3 })
-                    foreach (bool sr in new[] { false, true })
-                        yield return new TestCaseData(dtype, rule, queries, sr);
-    }
+    public static IEnumerable<TestCaseData> Cases() => PassCases.All.Select(c => new TestCaseData(c.Name).SetName($"SIMD equals the specification: {c.Name}"));
 
     [TestCaseSource(nameof(Cases))]
-    public void SimdRunnerMatchesScalarSpecification(string dtypeName, string ruleName, int queries, bool stochasticRounding)
+    public void SimdRunnerMatchesScalarSpecification(string name)
     {
-        var dtype = TestDTypes.Parse(dtypeName);
-        var rule = ruleName switch
-        {
-            "sgd" => UpdateRule.Sgd, "sign" => UpdateRule.Sign, "momentum" => UpdateRule.Momentum, "adam" => UpdateRule.Adam, _ => UpdateRule.CommitOffset,
-        };
-        int stateBuffers = rule switch { UpdateRule.Momentum => 1, UpdateRule.Adam => 2, _ => 0 };
-        var (a, b) = EngineFixtures.Twins(dtype, AllKinds, stateBuffers, seed: 5);
-        using var slabA = a.Slab;
-        using var slabB = b.Slab;
-        using var _a = a;
-        using var _b = b;
-        using var simd = new CpuPassRunner(b, threads: 2);
-        var slots = EngineFixtures.AllSlots(a);
-        int pass = 0;
-        foreach (var segments in Sequence(slots, rule, queries, stochasticRounding))
-        {
-            ScalarPassRunner.Run(a, segments);
-            simd.Run(segments);
-            Assert.That(EngineFixtures.Snapshot(b), Is.EqualTo(EngineFixtures.Snapshot(a)), $"pass {pass} differs");
-            pass++;
-        }
+        var c = PassCases.All.Single(x => x.Name == name);
+        var result = PassCaseCheck.Run(c, buffers => new CpuPassRunner(buffers, threads: 2));
+        Assert.That(result.Passed, Is.True, result.Detail);
     }
 
     [Test]
-    public void MixedDTypeSlabAndSplitSegmentsMatch()
+    public void TheTableCoversEveryDimension()
     {
-        var (a, b) = EngineFixtures.Twins(DType.F32, [MaskKind.Dense, MaskKind.Magnitude], 0, seed: 9, mixed: true);
-        using var slabA = a.Slab;
-        using var slabB = b.Slab;
-        using var _a = a;
-        using var _b = b;
-        using var simd = new CpuPassRunner(b, threads: 2);
-        var slots = EngineFixtures.AllSlots(a);
-        var first = slots.Where(s => s % 2 == 0).ToArray();
-        var second = slots.Where(s => s % 2 == 1).ToArray();
-        var p = new Perturbation(7, 5e-3f, 0);
-        var q = new Perturbation(8, 5e-3f, 0);
-        PassSegment[] pass = [new PassSegment { Slots = first, Apply = p, RecomputeMask = true }, new PassSegment { Slots = second, Apply = q, RecomputeMask = true }];
-        ScalarPassRunner.Run(a, pass);
-        simd.Run(pass);
-        Assert.That(EngineFixtures.Snapshot(b), Is.EqualTo(EngineFixtures.Snapshot(a)));
+        var all = PassCases.All;
+        Assert.That(all.SelectMany(c => c.Tensors.Select(t => t.DType)).Distinct(), Is.EquivalentTo(PassCases.DTypes));
+        Assert.That(all.SelectMany(c => c.Tensors.Select(t => t.Mask)).Distinct(), Is.EquivalentTo(Enum.GetValues<MaskKind>()));
+        var updates = all.SelectMany(c => c.Passes(c.TrainableSlots())).SelectMany(p => p).Where(s => s.Update is not null).Select(s => s.Update!).ToList();
+        Assert.That(updates.Select(u => u.Rule).Distinct(), Is.EquivalentTo(Enum.GetValues<UpdateRule>()));
+        Assert.That(updates.Select(u => u.StochasticRounding).Distinct(), Is.EquivalentTo(new[] { false, true }));
+        Assert.That(updates.Select(u => u.Directions.Count).Distinct(), Does.Contain(1).And.Contain(3), "one and several directions (q-query)");
+        Assert.That(all.Any(c => c.Passes(c.TrainableSlots()).Any(p => p.Length > 1)), "a pass of several segments");
+        var sizes = all.SelectMany(c => c.Tensors.Select(t => t.Shape.Aggregate(1L, (a, b) => a * b))).ToHashSet();
+        Assert.That(Enumerable.Range(0, 257).All(r => sizes.Contains(64 + r)), "every tail 0..256 behind 64 elements");
+        Assert.That(all.Any(c => c.CounterOrigin < 1L << 34 && c.CounterOrigin + c.Tensors.Sum(t => t.Shape.Aggregate(1L, (a, b) => a * b)) > 1L << 34),
+            "counters across the Philox carry at 2^34");
+        Assert.That(all.SelectMany(c => c.Passes(c.TrainableSlots())).SelectMany(p => p).Any(s => s.Remove is not null && s.Update is not null && s.Apply is not null),
+            "the fused close-and-open pass");
+    }
+
+    [Test]
+    public void AWrongKernelIsCaught()
+    {
+        // the check itself must see a one-ulp difference in one element
+        var c = PassCases.All.First(x => x.Name.StartsWith("f32 sgd q1", StringComparison.Ordinal));
+        var result = PassCaseCheck.Run(c, buffers => new OffByOneUlp(new CpuPassRunner(buffers, threads: 2), buffers));
+        Assert.That(result.Passed, Is.False);
+        Assert.That(result.Detail, Does.Contain("pass 0: tensor 't1'"));
+    }
+
+    private sealed unsafe class OffByOneUlp(IPassRunner inner, WeightBuffers buffers) : IPassRunner
+    {
+        public WeightBuffers Buffers => inner.Buffers;
+        public void Run(IReadOnlyList<PassSegment> segments)
+        {
+            inner.Run(segments);
+            var w = (uint*)buffers.Slab.Pointer(1);
+            w[3] += 1;
+        }
+        public void DownloadState() => inner.DownloadState();
+        public void UploadState() => inner.UploadState();
+        public void Dispose() => inner.Dispose();
     }
 
     [Test]

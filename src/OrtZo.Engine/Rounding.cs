@@ -42,7 +42,7 @@ internal static class Rounding
         float fraction = scaled - floor;          // exact
         float uniform = (bits >> 8) * (1f / 16777216f);
         float magnitude = (uniform < fraction ? floor + 1f : floor) * ulp;
-        float result = v < 0 ? -magnitude : magnitude;
+        float result = float.IsNegative(v) ? -magnitude : magnitude;   // the sign bit, so −0 stays −0
         return (float)(Half)result;               // exact: result is an f16 value (or 65504 rounding up to max)
     }
 }

@@ -168,7 +168,7 @@ static __device__ __forceinline__ float stochastic_f16(float v, u32 bits) {
     float fraction = sub_rn(scaled, fl);
     float uniform = mul_rn(float_of_int((int)(bits >> 8)), 5.9604644775390625e-8f);   // 2^-24
     float magnitude = mul_rn(uniform < fraction ? add_rn(fl, 1.0f) : fl, ulp);
-    float result = v < 0.0f ? float_of(bits_of(magnitude) ^ 0x80000000u) : magnitude;
+    float result = float_of(bits_of(magnitude) | (bits_of(v) & 0x80000000u));   // the sign bit: −0 stays −0
     return round_to(result, DTYPE_F16);
 }
 

@@ -79,7 +79,7 @@ internal sealed class ZoStep
         for (int j = 0; j < q; j++) g[j] = (losses[2 * j] - losses[2 * j + 1]) / (2.0 * _s.Epsilon);
         double firstLoss = losses[0];
         var lastOffset = new Perturbation(seeds[q - 1], -_s.Epsilon, mask);
-        bool skip = g.Any(v => !double.IsFinite(v));
+        bool skip = g.Any(v => !Usable(v / q));
         var directions = Enumerable.Range(0, q).Select(j => new Direction(seeds[j], (float)(g[j] / q))).ToArray();
         _passes.Defer([Close(_all, lastOffset, skip ? null : MakeUpdate(step, lr, directions, mask))]);   // pass B, held back
         return new StepOutcome(firstLoss, g[0], skip, 2 * q);
@@ -102,7 +102,7 @@ internal sealed class ZoStep
             g[j] = (probe.Loss() - l0) / _s.Epsilon;
             if (j < q - 1) _passes.Defer([Close(_all, plus, null)]);
         }
-        bool skip = !double.IsFinite(l0) || g.Any(v => !double.IsFinite(v));
+        bool skip = !double.IsFinite(l0) || g.Any(v => !Usable(v / q));
         var directions = Enumerable.Range(0, q).Select(j => new Direction(seeds[j], (float)(g[j] / q))).ToArray();
         _passes.Defer([Close(_all, new Perturbation(seeds[q - 1], _s.Epsilon, mask), skip ? null : MakeUpdate(step, lr, directions, mask))]);
         return new StepOutcome(l0, g[0], skip, q + 1);
@@ -122,7 +122,7 @@ internal sealed class ZoStep
         _passes.Run([Move(_all, plus, plus.Negated)]);
         double lMinus = probe.Loss();
         double g = (lPlus - lMinus) / (2.0 * _s.Epsilon);
-        if (!double.IsFinite(g) || !double.IsFinite(l0))
+        if (!Usable(g) || !Usable((double)lr * g) || !double.IsFinite(l0))
         {
             _passes.Defer([Close(_all, plus.Negated, null)]);
             return new StepOutcome(lPlus, g, true, 3);
@@ -159,7 +159,7 @@ internal sealed class ZoStep
             _passes.Run([Move(slots, plus, plus.Negated)]);
             double lMinus = probe.Loss();
             double g = (lPlus - lMinus) / (2.0 * _s.Epsilon);
-            bool skip = !double.IsFinite(g);
+            bool skip = !Usable(g);
             anySkipped |= skip;
             lossSum += lPlus;
             if (b == 0) firstG = g;
@@ -189,6 +189,12 @@ internal sealed class ZoStep
 
         public void Resolve(Span<double> values) => losses.Resolve(step, values);
     }
+
+    /// <summary>
+    /// A step's estimate is applied only when the float32 coefficient the kernels receive is finite: a NaN or
+    /// infinite loss, or a finite g beyond float32's range, skips the update (the weights are restored exactly).
+    /// </summary>
+    private static bool Usable(double coefficient) => float.IsFinite((float)coefficient);
 
     private static PassSegment Put(int[] slots, Perturbation p, bool recomputeMask) =>
         new() { Slots = slots, Apply = p, RecomputeMask = recomputeMask };

@@ -92,6 +92,28 @@ public class ZoStepTests
     }
 
     [Test]
+    public void AnEstimateBeyondFloat32SkipsTheStepInsteadOfWritingInfinities()
+    {
+        // L± = ±1e36 at ε = 1e-3: g = 1e39 is finite in double but not in the float32 coefficient the kernels take
+        var slab = EngineFixtures.RandomSlab(DType.F32, 8);
+        using var _ = slab;
+        var tensors = EngineFixtures.Tensors(slab, [MaskKind.Dense]);
+        using var engine = TestEngines.Create(slab, tensors, 0, Settings(), Blocks(tensors));
+        var outcome = engine.Step.Run(0, 1e-3f, new HugeLosses());
+        engine.Settle();
+        Assert.That(outcome.Skipped, Is.True);
+        Assert.That(double.IsFinite(outcome.ProjectedGradient), Is.True, "g itself was finite");
+        foreach (var s in slab.Layout.Slots)
+            Assert.That(slab.ReadFloat32(s.Index).All(float.IsFinite), Is.True, $"tensor {s.Index} holds a non-finite weight");
+        Assert.That(engine.Step.UpdatesApplied, Is.Zero);
+    }
+
+    private sealed class HugeLosses : IStepLosses
+    {
+        public double Loss(long step, int probe) => probe % 2 == 0 ? 1e36 : -1e36;
+    }
+
+    [Test]
     public void NanLossSkipsTheUpdateAndRestoresTheWeights()
     {
         foreach (int nanCall in new[] { 0, 1 })   // L+ or L− is NaN

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Staged GPU check of the CUDA weight-pass kernels against the scalar C# oracle (docs/gpu.md).
 #   bench/gpu/check.sh plan     print the four `device run` calls (default)
-#   bench/gpu/check.sh build    here: build the GPU app into .gpu/app against ORT 1.29's C# sources
+#   bench/gpu/check.sh build    (retired: the 1.29 binding-source build; see docs/gpu.md)
 #   bench/gpu/check.sh device   on the GPU machine, after staging: run the checks, write results under $OUT
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -9,9 +9,10 @@ cd "$root"
 
 case "${1:-plan}" in
   build)
-    [ -d .gpu/ort-managed ] || { echo ".gpu/ort-managed missing: run bash ../shared/gpu/prepare.sh first" >&2; exit 2; }
-    dotnet build src/OrtZo.Cli -c Release -p:OrtManagedSource="$PWD/.gpu/ort-managed" -o .gpu/app
-    du -sh .gpu/app
+    # The GPU app was built against ORT 1.29's C# binding sources; that route was removed with the engine
+    # redesign. The CUDA backend issue builds it on ONNX Runtime 1.32's official GPU package instead.
+    echo "the ORT 1.29 source route is gone; the GPU build on Microsoft.ML.OnnxRuntime.Gpu.Linux 1.32 replaces it (docs/gpu.md)" >&2
+    exit 2
     ;;
   device)
     : "${OUT:?OUT must name the folder whose files come back}"

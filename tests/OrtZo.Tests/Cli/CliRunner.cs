@@ -10,8 +10,9 @@ internal static class CliRunner
 
     public static (int Code, string Out, string Err) Run(params string[] args) => RunWith(null, args);
 
-    /// <param name="killAfterMs">Kill the process (SIGKILL, whole tree) if it still runs after this long.</param>
-    public static (int Code, string Out, string Err) RunWith(IReadOnlyDictionary<string, string>? env, string[] args, int? killAfterMs = null)
+    /// <param name="killWhen">Polled while the process runs: once true, the process is killed (SIGKILL, whole tree). Tests
+    /// decide by the run's own progress (files it wrote), never by elapsed time, so a loaded machine changes nothing.</param>
+    public static (int Code, string Out, string Err) RunWith(IReadOnlyDictionary<string, string>? env, string[] args, Func<bool>? killWhen = null)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "OrtZo.Cli.dll"));
@@ -22,11 +23,15 @@ internal static class CliRunner
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        if (killAfterMs is int ms && !p.WaitForExit(ms))
+        if (killWhen is not null)
         {
-            p.Kill(entireProcessTree: true);
-            p.WaitForExit();
-            return (Killed, stdout.Result, stderr.Result);
+            while (!p.WaitForExit(5))
+            {
+                if (!killWhen()) continue;
+                p.Kill(entireProcessTree: true);
+                p.WaitForExit();
+                return (Killed, stdout.Result, stderr.Result);
+            }
         }
         if (!p.WaitForExit(300_000))
         {

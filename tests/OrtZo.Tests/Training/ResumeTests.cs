@@ -135,6 +135,23 @@ public class ResumeTests
         Assert.That(Directory.GetDirectories(_dir).Select(Path.GetFileName), Is.EquivalentTo(new[] { "ck" }));
     }
 
+    private static int StepsLogged(string metrics)
+    {
+        try
+        {
+            using var stream = new FileStream(metrics, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream);
+            int steps = 0;
+            while (reader.ReadLine() is { } line)
+                if (line.Contains("\"loss\"", StringComparison.Ordinal)) steps++;
+            return steps;
+        }
+        catch (IOException)
+        {
+            return 0;   // not written yet, or being replaced on resume
+        }
+    }
+
     [Test]
     [CancelAfter(240_000)]
     public void KilledTrainingProcessResumesToTheSameWeights()
@@ -149,23 +166,25 @@ public class ResumeTests
             "--steps", "40", "--batch", "4", "--lr", "2e-4", "--seed", "5", "--checkpoint-every", "1", "--threads", "1", "--out", outDir,
             .. resume ? new[] { "--resume" } : [],
         ];
-        int Run(string[] args, int? killAfterMs) => Cli.CliRunner.RunWith(null, args, killAfterMs).Code;
+        int Run(string[] args, Func<bool>? killWhen) => Cli.CliRunner.RunWith(null, args, killWhen).Code;
 
         string reference = Path.Combine(_dir, "reference");
-        var clock = System.Diagnostics.Stopwatch.StartNew();
         Assert.That(Run(Args(reference, false), null), Is.Zero, "uninterrupted run");
-        // Kill points scale with this machine's own run time (fixed delays let a fast machine finish before the
-        // first kill); each resumed attempt has less left to do, so later ones may finish first.
-        double runMs = clock.Elapsed.TotalMilliseconds;
+        // Kill points are steps of the run itself, read from the metrics it writes (one line per step), never
+        // wall-clock times: a busy or an idle machine kills at the same places. Every attempt kills a few steps
+        // further on, anywhere inside the step (often while the per-step checkpoint is being written).
         string killed = Path.Combine(_dir, "killed");
+        string metrics = Path.Combine(killed, "metrics.jsonl");
         int kills = 0;
         var rnd = new Random(1);
-        for (int attempt = 0; attempt < 6; attempt++)
+        int target = 0;
+        for (int attempt = 0; attempt < 4; attempt++)
         {
-            int code = Run(Args(killed, attempt > 0), (int)(runMs * (0.4 + 0.5 * rnd.NextDouble())));
+            target += 4 + rnd.Next(6);
+            int at = target;
+            int code = Run(Args(killed, attempt > 0), () => StepsLogged(metrics) >= at);
             if (code == Cli.CliRunner.Killed) kills++;
-            else if (code == 0) break;
-            else Assert.Fail($"train exited with {code}");
+            else Assert.Fail($"train exited with {code} before step {at}");
         }
         Assert.That(Run(Args(killed, true), null), Is.Zero, "final resume");
         TestContext.Out.WriteLine($"killed {kills} times before finishing");

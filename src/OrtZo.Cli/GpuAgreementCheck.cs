@@ -1,10 +1,11 @@
+using OrtZo.Cuda;
 using System.Runtime.InteropServices;
 using OrtZo.Engine.Rng;
 using OrtZo.WeightStore;
 using OrtZo.Engine;
 using OrtZo.Engine.Reference;
 
-namespace OrtZo.Cuda;
+namespace OrtZo.Cli;
 
 /// <summary>One line of the GPU check: what was compared and how it came out.</summary>
 internal sealed record GpuCheckResult(string Name, bool Passed, string Detail);

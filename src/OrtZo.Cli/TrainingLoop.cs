@@ -46,6 +46,8 @@ internal sealed record TrainingSummary
     public required long TrainableParameters { get; init; }
     public required long ExtraMemoryBytes { get; init; }
     public required long PeakWorkingSetBytes { get; init; }
+    /// <summary>SHA-256 of the final weights, optimizer state and update count: equal digests, bit-identical runs.</summary>
+    public required string WeightsDigest { get; init; }
 }
 
 /// <summary>
@@ -194,6 +196,7 @@ internal static class TrainingLoop
             TrainableParameters = trainer.TrainableParameters,
             ExtraMemoryBytes = trainer.ExtraMemoryBytes,
             PeakWorkingSetBytes = Process.GetCurrentProcess().PeakWorkingSet64,
+            WeightsDigest = trainer.WeightsDigest(),
         };
         AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), JsonSerializer.Serialize(summary, RunState.Json) + "\n");
         return summary;

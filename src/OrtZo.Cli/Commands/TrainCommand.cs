@@ -186,6 +186,7 @@ internal static class TrainCommand
         if (s.TestAccuracy is { } ta) table.AddRow($"test ({s.TestModel})", $"accuracy {ta:P2}, loss {s.TestLoss:F4}");
         table.AddRow("trainable", $"{s.TrainableParameters:N0} parameters; extra memory {s.ExtraMemoryBytes:N0} B");
         table.AddRow("peak RSS", $"{s.PeakWorkingSetBytes / 1048576.0:F0} MiB");
+        table.AddRow("weights digest", s.WeightsDigest[..16]);
         table.AddRow("output", Markup.Escape(Path.GetFullPath(outDir)));
         AnsiConsole.Write(table);
     }

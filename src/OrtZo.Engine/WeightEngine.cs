@@ -44,13 +44,6 @@ internal sealed class WeightEngine(IWeightBackend backend) : IDisposable
         return Backend.Host;
     }
 
-    /// <summary>Replaces weights: <paramref name="write"/> edits the settled host copy, which then goes to the device.</summary>
-    public void WriteHost(Action<CpuSlab> write)
-    {
-        write(ReadHost());
-        Backend.Upload();
-    }
-
     public void Dispose()
     {
         if (Training is { } t)

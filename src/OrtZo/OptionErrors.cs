@@ -18,8 +18,12 @@ internal enum DeviceError
 {
     /// <summary>No CUDA driver library, or no CUDA device.</summary>
     NoDriver,
-    /// <summary>The device is there, but this build cannot keep a model's weights on it.</summary>
+    /// <summary>The device is there, but this build cannot use it (no CUDA execution provider, or no CUDA backend).</summary>
     NotInThisBuild,
+    /// <summary>A CUDA library the execution provider needs is not found.</summary>
+    LibraryMissing,
+    /// <summary>ONNX Runtime refused to add the CUDA execution provider.</summary>
+    ProviderFailed,
 }
 
 /// <summary>Builds the <see cref="OrtZoException"/>s for options, arguments and devices.</summary>

@@ -73,9 +73,9 @@ internal static class GpuCheckCommand
         {
             OrtLibrary.Initialize();
             using var so = new SessionOptions();
-            return "added via " + CudaProvider.Append(so, new CudaProviderSettings(deviceIndex));
+            return "added: " + CudaProvider.Append(so, new CudaProviderSettings(deviceIndex));
         }
-        catch (Exception e) when (e is NotSupportedException or OnnxRuntimeException or TypeInitializationException)
+        catch (Exception e) when (e is OrtZoException or OnnxRuntimeException or TypeInitializationException)
         {
             return "not added: " + e.Message;
         }

@@ -25,24 +25,6 @@ public class CudaProviderTests
     }
 
     [Test]
-    public void AnExplicitPluginLibraryWinsOverTheEnvironment()
-    {
-        string? saved = Environment.GetEnvironmentVariable(CudaProviderSettings.PluginLibraryVariable);
-        try
-        {
-            Environment.SetEnvironmentVariable(CudaProviderSettings.PluginLibraryVariable, "/from/env.so");
-            Assert.That(new CudaProviderSettings().ResolvedPluginLibrary, Is.EqualTo("/from/env.so"));
-            Assert.That(new CudaProviderSettings(PluginLibrary: "/given.so").ResolvedPluginLibrary, Is.EqualTo("/given.so"));
-            Environment.SetEnvironmentVariable(CudaProviderSettings.PluginLibraryVariable, null);
-            Assert.That(new CudaProviderSettings().ResolvedPluginLibrary, Is.Null);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(CudaProviderSettings.PluginLibraryVariable, saved);
-        }
-    }
-
-    [Test]
     public void DeviceCudaFailsWithADriverSentenceOnThisMachine()
     {
         if (CudaDriver.IsAvailable) Assert.Ignore("this machine has a CUDA driver");
@@ -50,7 +32,53 @@ public class CudaProviderTests
         Assert.That(e.Message, Does.Contain("libcuda.so.1").And.Contain("--device cpu"));
         Assert.That((e.Kind, e.Reason), Is.EqualTo((OrtZoErrorKind.DeviceUnavailable, (Enum)DeviceError.NoDriver)));
         using var so = new Microsoft.ML.OnnxRuntime.SessionOptions();
-        Assert.Throws<CudaUnavailableException>(() => CudaProvider.Append(so, new CudaProviderSettings()));
+        var append = Assert.Throws<OrtZoException>(() => CudaProvider.Append(so, new CudaProviderSettings()))!;
+        Assert.That((append.Kind, append.Reason), Is.EqualTo((OrtZoErrorKind.DeviceUnavailable, (Enum)DeviceError.NoDriver)));
+    }
+
+    [Test]
+    public void CudaLibrariesAreFoundInTheNamedFolderOrInPipWheelLayouts()
+    {
+        using var root = new OrtZo.Tests.Onnx.TempFolder("cudalibs");
+        string named = Directory.CreateDirectory(Path.Combine(root.Path, "named")).FullName;
+        File.WriteAllText(Path.Combine(named, "libcudart.so.13"), "");
+        string venv = Path.Combine(root.Path, "venv");
+        string wheel = Directory.CreateDirectory(Path.Combine(venv, "lib", "python3.12", "site-packages", "nvidia", "cublas", "lib")).FullName;
+        File.WriteAllText(Path.Combine(wheel, "libcublas.so.13.1.0"), "");
+        string? savedVenv = Environment.GetEnvironmentVariable("VIRTUAL_ENV");
+        try
+        {
+            Environment.SetEnvironmentVariable("VIRTUAL_ENV", venv);
+            var folders = CudaLibraries.SearchFolders(named).ToList();
+            Assert.That(folders[0], Is.EqualTo(named), "the named folder is searched first");
+            Assert.That(folders, Does.Contain(wheel));
+            Assert.That(CudaLibraries.Find("libcudart.so.13", folders), Is.EqualTo(Path.Combine(named, "libcudart.so.13")));
+            Assert.That(CudaLibraries.Find("libcublas.so.13", folders), Is.EqualTo(Path.Combine(wheel, "libcublas.so.13.1.0")), "a versioned file stands for its soname");
+            Assert.That(CudaLibraries.Find("libcudnn.so.9", folders), Is.Null);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("VIRTUAL_ENV", savedVenv);
+        }
+    }
+
+    [Test]
+    public void AMissingCudaLibraryIsNamed()
+    {
+        if (CudaDriver.IsAvailable) Assert.Ignore("this machine has a CUDA driver; the libraries may well be there");
+        using var empty = new OrtZo.Tests.Onnx.TempFolder("nocudalibs");
+        string? saved = Environment.GetEnvironmentVariable(CudaLibraries.EnvironmentVariable);
+        try
+        {
+            Environment.SetEnvironmentVariable(CudaLibraries.EnvironmentVariable, empty.Path);
+            var e = Assert.Throws<OrtZoException>(() => CudaLibraries.Load())!;
+            Assert.That(e.Message, Does.Contain(CudaLibraries.Required[0]).And.Contain(CudaLibraries.EnvironmentVariable).And.Contain(empty.Path));
+            Assert.That(e.Reason, Is.EqualTo(DeviceError.LibraryMissing));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(CudaLibraries.EnvironmentVariable, saved);
+        }
     }
 
     [Test]

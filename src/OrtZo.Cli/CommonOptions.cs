@@ -13,7 +13,7 @@ internal static class CommonOptions
 
     public static Option<string> Device() => new("--device")
     {
-        Description = "cpu (cuda arrives with the GPU build)",
+        Description = "cpu | cuda | cuda:N: where the weights live and the forwards run (cuda needs the GPU build, -p:OrtZoGpu=true, and a CUDA driver)",
         DefaultValueFactory = _ => "cpu",
     };
 

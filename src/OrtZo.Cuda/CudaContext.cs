@@ -12,12 +12,17 @@ internal sealed unsafe class CudaContext : IDisposable
 {
     private IntPtr _context;
 
-    private CudaContext(int device, IntPtr context)
+    private CudaContext(int ordinal, int device, IntPtr context)
     {
+        Ordinal = ordinal;
         Device = device;
         _context = context;
     }
 
+    /// <summary>The device's ordinal (the N of cuda:N).</summary>
+    public int Ordinal { get; }
+
+    /// <summary>The driver's CUdevice handle.</summary>
     public int Device { get; }
 
     public IntPtr Handle => _context;
@@ -31,7 +36,7 @@ internal sealed unsafe class CudaContext : IDisposable
             throw new CudaUnavailableException($"device cuda:{ordinal} requested, but the driver reports {count} CUDA device(s)");
         CudaDriver.Check(CudaNative.cuDeviceGet(out int device, ordinal), nameof(CudaNative.cuDeviceGet));
         CudaDriver.Check(CudaNative.cuDevicePrimaryCtxRetain(out var context, device), nameof(CudaNative.cuDevicePrimaryCtxRetain));
-        var opened = new CudaContext(device, context);
+        var opened = new CudaContext(ordinal, device, context);
         try
         {
             opened.MakeCurrent();

@@ -79,6 +79,32 @@ internal sealed class CudaStream : SafeHandle
     protected override bool ReleaseHandle() => CudaNative.cuStreamDestroy_v2(handle) == 0;
 }
 
+/// <summary>A CUDA event without timing: marks a point in a stream's work, so the host can wait for that point only.</summary>
+internal sealed class CudaEvent : SafeHandle
+{
+    /// <summary>cuEventCreate flag: no timing data (cheaper to record and query).</summary>
+    private const uint DisableTiming = 2;
+
+    public CudaEvent() : base(IntPtr.Zero, ownsHandle: true) { }
+
+    public override bool IsInvalid => handle == IntPtr.Zero;
+
+    public static CudaEvent Create()
+    {
+        var e = new CudaEvent();
+        CudaDriver.Check(CudaNative.cuEventCreate(out var h, DisableTiming), nameof(CudaNative.cuEventCreate));
+        e.SetHandle(h);
+        return e;
+    }
+
+    public void Record(CudaStream stream) => CudaDriver.Check(CudaNative.cuEventRecord(handle, stream.Handle), nameof(CudaNative.cuEventRecord));
+
+    /// <summary>Waits until the stream has passed the recorded point (at once when it has, or when nothing was recorded).</summary>
+    public void Wait() => CudaDriver.Check(CudaNative.cuEventSynchronize(handle), nameof(CudaNative.cuEventSynchronize));
+
+    protected override bool ReleaseHandle() => CudaNative.cuEventDestroy_v2(handle) == 0;
+}
+
 /// <summary>A module loaded from PTX text (JIT-compiled by the driver for the GPU at hand).</summary>
 internal sealed unsafe class CudaModule : SafeHandle
 {

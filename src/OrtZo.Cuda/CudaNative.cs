@@ -42,6 +42,10 @@ internal static unsafe class CudaNative
     [DllImport(Library)] public static extern int cuStreamCreate(out IntPtr stream, uint flags);
     [DllImport(Library)] public static extern int cuStreamSynchronize(IntPtr stream);
     [DllImport(Library)] public static extern int cuStreamDestroy_v2(IntPtr stream);
+    [DllImport(Library)] public static extern int cuEventCreate(out IntPtr evt, uint flags);
+    [DllImport(Library)] public static extern int cuEventRecord(IntPtr evt, IntPtr stream);
+    [DllImport(Library)] public static extern int cuEventSynchronize(IntPtr evt);
+    [DllImport(Library)] public static extern int cuEventDestroy_v2(IntPtr evt);
     [DllImport(Library)] public static extern int cuModuleLoadData(out IntPtr module, byte* image);
     [DllImport(Library)] public static extern int cuModuleUnload(IntPtr module);
     [DllImport(Library)] public static extern int cuModuleGetFunction(out IntPtr function, IntPtr module, byte* name);

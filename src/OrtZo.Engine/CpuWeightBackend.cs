@@ -17,6 +17,7 @@ internal sealed unsafe class CpuWeightBackend(CpuSlab slab, int threads, CpuKern
 {
     public WeightMemory Memory => WeightMemory.Host;
     public int DeviceIndex => 0;
+    public IntPtr ComputeStream => IntPtr.Zero;
     public SlabLayout Layout => slab.Layout;
     public CpuSlab Host => slab;
     public IntPtr Address(int slot) => (IntPtr)slab.Pointer(slot);

@@ -23,6 +23,12 @@ internal interface IWeightBackend : IDisposable
 
     SlabLayout Layout { get; }
 
+    /// <summary>
+    /// The device stream the passes run on, for sessions to run their forwards on too (so the two are ordered with no
+    /// synchronisation between them); zero on the CPU.
+    /// </summary>
+    IntPtr ComputeStream { get; }
+
     /// <summary>Where ONNX Runtime reads tensor <paramref name="slot"/> from (host or device address).</summary>
     IntPtr Address(int slot);
 

@@ -24,6 +24,8 @@ internal enum DeviceError
     LibraryMissing,
     /// <summary>ONNX Runtime refused to add the CUDA execution provider.</summary>
     ProviderFailed,
+    /// <summary>A weight input would be read in host memory by a node that fell back to the CPU.</summary>
+    CpuFallback,
 }
 
 /// <summary>Builds the <see cref="OrtZoException"/>s for options, arguments and devices.</summary>

@@ -29,7 +29,7 @@ internal sealed unsafe class TextGenerator : IDisposable
         _model = model;
         var manifest = model.Folder.Manifest;
         _logits = manifest.Outputs.Logits ?? throw ModelErrors.Fail(ModelFolderError.OutputMissing, model.Folder.ManifestPath, "outputs.logits", "this model folder keeps no logits output, so it cannot generate");
-        using var so = ExecutionProviders.CreateSessionOptions(model.Device, model.Threads);
+        using var so = ExecutionProviders.CreateSessionOptions(model.Device, model.Threads, model.Engine.Weights.Backend.ComputeStream);
         _session = new InferenceSession(model.Folder.GraphPath, so);
         _binding = _session.CreateIoBinding();
         _weights.AddRange(WeightBinding.Bind(_binding, model.Engine.Weights.Backend));

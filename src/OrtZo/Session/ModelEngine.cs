@@ -22,12 +22,22 @@ internal sealed class ModelEngine : IDisposable
         Threads = threads;
     }
 
-    /// <summary>Opens the backend that <paramref name="device"/> names over weights loaded on the host.</summary>
-    public static IWeightBackend CreateBackend(CpuSlab weights, ZoDevice device, int threads) => device.Kind switch
+    /// <summary>Opens the backend that <paramref name="device"/> names over weights loaded on the host (it takes them over).</summary>
+    public static IWeightBackend CreateBackend(CpuSlab weights, ZoDevice device, int threads)
     {
-        DeviceKind.Cpu => new CpuWeightBackend(weights, threads),
-        _ => throw ExecutionProviders.Unavailable(device),
-    };
+        if (device.Kind == DeviceKind.Cpu) return new CpuWeightBackend(weights, threads);
+        // fail before any device memory is taken when the CUDA provider cannot be had in this build or on this machine
+        if (Cuda.CudaDriver.UnavailableReason is not null || !Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetAvailableProviders().Contains(CudaProvider.EpName))
+            throw ExecutionProviders.Unavailable(device);
+        try
+        {
+            return new Cuda.CudaWeightBackend(weights, device.Index);
+        }
+        catch (Cuda.CudaUnavailableException e)
+        {
+            throw OptionErrors.Device(DeviceError.NoDriver, $"device {device}: {e.Message}");
+        }
+    }
 
     public ModelFolder Folder { get; }
     public WeightEngine Weights { get; }

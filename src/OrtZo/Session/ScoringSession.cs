@@ -17,7 +17,9 @@ namespace OrtZo.Session;
 /// show up. Weights are never session initializers: ORT would prepack or constant-fold them and miss edits.
 ///
 /// Token inputs and score outputs live in preallocated native buffers; OrtValues over them are created once
-/// per (rows, seq) shape and reused, so a steady-shape training loop allocates nothing per run.
+/// per (rows, seq) shape and reused, so a steady-shape training loop allocates nothing per run. On a CUDA device
+/// the weights are bound from device memory (and every weight input is proven to be read there), and the token
+/// inputs and scores have device twins copied on the weights' compute stream (<see cref="CudaSessionIo"/>).
 /// </summary>
 internal sealed unsafe class ScoringSession : IDisposable
 {
@@ -32,6 +34,7 @@ internal sealed unsafe class ScoringSession : IDisposable
     private int _boundOutputRows = -1;
     private readonly GraphInputs _inputs;
     private readonly GraphOutputs _outputs;
+    private readonly CudaSessionIo? _cuda;
 
     public ScoringSession(ModelFolder folder, IWeightBackend weights, ZoDevice device, int maxRows, int maxSeq, int intraOpThreads)
     {
@@ -47,7 +50,7 @@ internal sealed unsafe class ScoringSession : IDisposable
         _inputs = folder.Manifest.Inputs;
         _outputs = folder.Manifest.Outputs;
 
-        using var so = ExecutionProviders.CreateSessionOptions(device, intraOpThreads);
+        using var so = ExecutionProviders.CreateSessionOptions(device, intraOpThreads, weights.ComputeStream);
         try
         {
             _session = new InferenceSession(folder.GraphPath, so);
@@ -59,6 +62,13 @@ internal sealed unsafe class ScoringSession : IDisposable
         try
         {
             CheckGraph();
+            if (weights.Memory == WeightMemory.CudaDevice)
+            {
+                WeightPlacement.Verify(_session, Layout.Slots.Select(s => s.Spec.Name).ToHashSet(StringComparer.Ordinal), "Cuda", folder.GraphPath);
+                _cuda = new CudaSessionIo(weights.DeviceIndex, weights.ComputeStream, checked((long)maxRows * maxSeq), maxRows);
+                // the scores are read with a copy on the compute stream, which is the synchronisation the run needs
+                _runOptions.AddRunConfigEntry("disable_synchronize_execution_providers", "1");
+            }
             _binding = _session.CreateIoBinding();
             _weightValues.AddRange(WeightBinding.Bind(_binding, weights));
             long cells = checked((long)maxRows * maxSeq);
@@ -117,15 +127,29 @@ internal sealed unsafe class ScoringSession : IDisposable
         {
             if (!_outputsByRows.TryGetValue(rows, out var ov))
             {
-                ov = new OutputValues(
-                    OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, [rows], (IntPtr)_sum.Pointer, rows * sizeof(float)),
-                    OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, [rows], (IntPtr)_mean.Pointer, rows * sizeof(float)));
+                ov = _cuda is { } cuda
+                    ? new OutputValues(cuda.Value(cuda.Sum, TensorElementType.Float, [rows], rows * sizeof(float)),
+                        cuda.Value(cuda.Mean, TensorElementType.Float, [rows], rows * sizeof(float)))
+                    : new OutputValues(
+                        OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, [rows], (IntPtr)_sum.Pointer, rows * sizeof(float)),
+                        OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Float, [rows], (IntPtr)_mean.Pointer, rows * sizeof(float)));
                 _outputsByRows.Add(rows, ov);
             }
             _binding.ClearBoundOutputs();
             _binding.BindOutput(_outputs.SumLogprob, ov.Sum);
             _binding.BindOutput(_outputs.MeanLogprob, ov.Mean);
             _boundOutputRows = rows;
+        }
+        if (_cuda is { } device)
+        {
+            long cells = (long)rows * seq;
+            device.Upload(_inputIds, device.InputIds, cells * sizeof(long));
+            if (HasAttentionMask) device.Upload(_attentionMask, device.AttentionMask, cells * sizeof(long));
+            if (HasPositionIds) device.Upload(_positionIds, device.PositionIds, cells * sizeof(long));
+            device.Upload(_labelMask, device.LabelMask, cells * sizeof(float));
+            _session.RunWithBinding(_runOptions, _binding);
+            device.DownloadScores(_sum, _mean, rows);
+            return;
         }
         _session.RunWithBinding(_runOptions, _binding);
     }
@@ -134,6 +158,12 @@ internal sealed unsafe class ScoringSession : IDisposable
     {
         long[] shape = [rows, seq];
         long cells = (long)rows * seq;
+        if (_cuda is { } cuda)
+            return new InputShapeValues(
+                cuda.Value(cuda.InputIds, TensorElementType.Int64, shape, cells * sizeof(long)),
+                HasAttentionMask ? cuda.Value(cuda.AttentionMask, TensorElementType.Int64, shape, cells * sizeof(long)) : null,
+                HasPositionIds ? cuda.Value(cuda.PositionIds, TensorElementType.Int64, shape, cells * sizeof(long)) : null,
+                cuda.Value(cuda.LabelMask, TensorElementType.Float, shape, cells * sizeof(float)));
         var mem = OrtMemoryInfo.DefaultInstance;
         return new InputShapeValues(
             OrtValue.CreateTensorValueWithData(mem, TensorElementType.Int64, shape, (IntPtr)_inputIds.Pointer, cells * sizeof(long)),
@@ -218,6 +248,7 @@ internal sealed unsafe class ScoringSession : IDisposable
         _labelMask?.Dispose();
         _sum?.Dispose();
         _mean?.Dispose();
+        _cuda?.Dispose();
     }
 
     private sealed record InputShapeValues(OrtValue InputIds, OrtValue? AttentionMask, OrtValue? PositionIds, OrtValue LabelMask) : IDisposable

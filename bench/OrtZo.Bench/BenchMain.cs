@@ -44,7 +44,7 @@ internal static class BenchMain
                 Report("peft", PeftRuns(options), options);
                 return 0;
             default:
-                Console.Error.WriteLine("usage: OrtZo.Bench all|forward|step|drift|peft|rng|passes|dist|dist-mp [--model <folder>] [--batches 4,16,32] [--seq 64] [--out <folder>]");
+                Console.Error.WriteLine("usage: OrtZo.Bench all|forward|step|drift|peft|rng|passes|dist|dist-mp [--model <folder>] [--batches 4,16,32] [--seq 64] [--device cpu|cuda[:N]] [--out <folder>]");
                 return 2;
         }
     }
@@ -54,7 +54,7 @@ internal static class BenchMain
         foreach (string model in o.Models)
             foreach (int batch in o.Batches)
                 foreach (string binding in new[] { "inputs", "initializers" })
-                    yield return Child("measure-forward", "--model", model, "--batch", batch.ToString(), "--seq", o.Seq.ToString(), "--binding", binding);
+                    yield return Child("measure-forward", "--model", model, "--batch", batch.ToString(), "--seq", o.Seq.ToString(), "--binding", binding, "--device", o.Device.ToString());
     }
 
     private static IEnumerable<JsonObject> PeftRuns(Options o)
@@ -70,7 +70,7 @@ internal static class BenchMain
         foreach (string model in o.Models)
             foreach (int batch in o.Batches)
                 foreach (string optimizer in new[] { "mezo", "sparse-mezo" })
-                    yield return Child("measure-step", "--model", model, "--batch", batch.ToString(), "--seq", o.Seq.ToString(), "--optimizer", optimizer);
+                    yield return Child("measure-step", "--model", model, "--batch", batch.ToString(), "--seq", o.Seq.ToString(), "--optimizer", optimizer, "--device", o.Device.ToString());
     }
 
     private static JsonObject Child(params string[] args)
@@ -117,7 +117,7 @@ internal static class BenchMain
     };
 }
 
-internal sealed record Options(IReadOnlyList<string> Models, IReadOnlyList<int> Batches, int Seq, string OutFolder, string Binding, string Optimizer, string Scheme, IReadOnlyList<string> Raw)
+internal sealed record Options(IReadOnlyList<string> Models, IReadOnlyList<int> Batches, int Seq, string OutFolder, string Binding, string Optimizer, string Scheme, ZoDevice Device, IReadOnlyList<string> Raw)
 {
     public int Batch => Batches[0];
     public string Model => Models[0];
@@ -134,7 +134,7 @@ internal sealed record Options(IReadOnlyList<string> Models, IReadOnlyList<int> 
         var models = (mi >= 0 && mi + 1 < args.Length ? args[mi + 1] : Path.Combine(root, "models", "stories260k") + "," + BenchModels.Medium(root)).Split(',');
         var batches = Get("--batch", Get("--batches", "4,16,32")).Split(',').Select(int.Parse).ToArray();
         return new Options(models, batches, int.Parse(Get("--seq", "64")), Get("--out", Path.Combine(root, "bench", "results")),
-            Get("--binding", "inputs"), Get("--optimizer", "mezo"), Get("--scheme", "lora"), args);
+            Get("--binding", "inputs"), Get("--optimizer", "mezo"), Get("--scheme", "lora"), ZoDevice.Parse(Get("--device", "cpu")), args);
     }
 
     internal static string FindRoot()

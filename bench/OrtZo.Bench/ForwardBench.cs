@@ -13,7 +13,7 @@ internal static class ForwardBench
 {
     public static JsonObject Measure(Options o)
     {
-        using var model = ZoModel.Open(o.Model);
+        using var model = ZoModel.Open(o.Model, o.Device);
         int rows = o.Batch, seq = Math.Min(o.Seq, model.MaxLength);
         var batch = new RandomBatch(model, rows, seq, model.Folder.Manifest.VocabSize);
         double ms = o.Binding == "inputs" ? Time(batch.Forward) : InitializerForward(model, batch, rows, seq);

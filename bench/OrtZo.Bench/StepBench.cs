@@ -10,7 +10,7 @@ internal static class StepBench
 {
     public static JsonObject Measure(Options o)
     {
-        using var model = ZoModel.Open(o.Model);
+        using var model = ZoModel.Open(o.Model, o.Device);
         int rows = o.Batch, seq = Math.Min(o.Seq, model.MaxLength);
         var batch = new RandomBatch(model, rows, seq, model.Folder.Manifest.VocabSize);
         var options = new ZoOptions

@@ -25,6 +25,8 @@ internal static class DoctorCommand
             table.AddRow("execution providers", Markup.Escape(string.Join(", ", OrtEnv.Instance().GetAvailableProviders())));
             table.AddRow("CPU", Markup.Escape($"{Environment.ProcessorCount} logical cores, {RuntimeInformation.ProcessArchitecture}; AVX2 {Avx2.IsSupported}, FMA {Fma.IsSupported}, AVX-512F {Avx512F.IsSupported}; Vector<float> width {Vector<float>.Count}"));
             table.AddRow("CUDA driver", Markup.Escape(CudaDriverSummary()));
+            table.AddRow("CUDA execution provider", Markup.Escape(CudaProviderSummary()));
+            if (CudaKernelCheck() is { } gpu) table.AddRow("CUDA kernels", gpu);
             var (agree, cases, failure) = KernelSelfCheck();
             table.AddRow("weight kernels", agree
                 ? $"SIMD passes bit-identical to the scalar specification on all {cases} pass cases (f32/f16/bf16, every rule and mask)"
@@ -42,12 +44,48 @@ internal static class DoctorCommand
         {
             using var context = Cuda.CudaContext.Open(0);
             var (free, total) = context.MemoryInfo();
-            return $"driver {Cuda.CudaDriver.FormatVersion(Cuda.CudaDriver.DriverVersion())}, {context.DeviceName()}, {free / (1 << 20):N0} of {total / (1 << 20):N0} MiB free; "
-                + "training on CUDA is not wired yet (`ortzo gpu-check` compares the CUDA kernels with the CPU oracle)";
+            return $"driver {Cuda.CudaDriver.FormatVersion(Cuda.CudaDriver.DriverVersion())}, {context.DeviceName()}, {free / (1 << 20):N0} of {total / (1 << 20):N0} MiB free";
         }
         catch (Exception e) when (e is Cuda.CudaException or Cuda.CudaUnavailableException)
         {
             return $"libcuda.so.1 loads, but: {e.Message}";
+        }
+    }
+
+    /// <summary>Whether this build's ORT has the CUDA EP, and whether the libraries it needs load (naming the one that does not).</summary>
+    private static string CudaProviderSummary()
+    {
+        if (!OrtEnv.Instance().GetAvailableProviders().Contains(CudaProvider.EpName))
+            return $"not in this build (the CPU package of ONNX Runtime {OrtLibrary.NativeVersion}; build with -p:OrtZoGpu=true for CUDA)";
+        if (Cuda.CudaDriver.UnavailableReason is not null) return "in this build, but there is no CUDA driver to run it";
+        try
+        {
+            var loaded = CudaLibraries.Load();
+            return $"in this build; CUDA libraries loaded from {string.Join(", ", loaded.Select(Path.GetDirectoryName).Distinct())}";
+        }
+        catch (OrtZoException e)
+        {
+            return "in this build, but " + e.Message;
+        }
+    }
+
+    /// <summary>A few pass cases on the CUDA kernel against the specification, when a device is there (null otherwise).</summary>
+    private static string? CudaKernelCheck()
+    {
+        if (Cuda.CudaDriver.UnavailableReason is not null) return null;
+        try
+        {
+            using var context = Cuda.CudaContext.Open(0);
+            byte[] ptx = Cuda.KernelModule.EmbeddedPtx();
+            var cases = PassCases.All.Where(c => c.Name.EndsWith(" adam q3 sr", StringComparison.Ordinal) || c.Name.Contains("tails") || c.Name.Contains("2^34")).ToList();
+            var failed = cases.Select(c => PassCaseCheck.Run(c, b => new Cuda.CudaPassRunner(context, b, ptx))).FirstOrDefault(r => !r.Passed);
+            return failed is null
+                ? $"bit-identical to the scalar specification on {cases.Count} pass cases (`ortzo gpu-check` runs all {PassCases.All.Count})"
+                : $"[red]DIFFER from the scalar specification[/]: {Markup.Escape(failed.Case + ": " + failed.Detail)}";
+        }
+        catch (Exception e) when (e is Cuda.CudaException or Cuda.CudaUnavailableException)
+        {
+            return Markup.Escape($"not run: {e.Message}");
         }
     }
 

@@ -19,10 +19,14 @@ internal static class GpuCheckCommand
         var ptxOption = new Option<FileInfo?>("--ptx") { Description = "Load this PTX instead of the embedded one (e.g. one regenerated with nvcc)" };
         var outOption = new Option<FileInfo?>("--out") { Description = "Also write the results as JSON to this file" };
         var deviceOption = new Option<int>("--device-index") { Description = "CUDA device ordinal", DefaultValueFactory = _ => 0 };
+        var agreementModel = new Option<string?>("--agreement-model") { Description = "Also run whole steps on CPU and CUDA with this model folder: replay (bit-identical) and tracking runs" };
+        var agreementData = new Option<string?>("--agreement-data") { Description = "Training data (jsonl) of the agreement runs" };
         var command = new Command("gpu-check", "Run the CUDA kernels against the scalar C# oracle (needs a CUDA driver)") { Hidden = true };
         command.Options.Add(ptxOption);
         command.Options.Add(outOption);
         command.Options.Add(deviceOption);
+        command.Options.Add(agreementModel);
+        command.Options.Add(agreementData);
         command.SetAction(result =>
         {
             CommonOptions.Apply(result);
@@ -51,6 +55,10 @@ internal static class GpuCheckCommand
             AnsiConsole.MarkupLine(Markup.Escape($"ORT {OrtLibrary.NativeVersion}: CUDA EP {report["ort_cuda_ep"]}"));
 
             var results = GpuAgreementCheck.Run(context, ptx);
+            if (result.GetValue(agreementModel) is { } agreeWith)
+                results.AddRange(DeviceAgreement.Run(agreeWith,
+                    result.GetValue(agreementData) ?? throw OptionErrors.Fail(OptionError.Conflict, "--agreement-model", "needs --agreement-data"),
+                    ZoDevice.Cuda(result.GetValue(deviceOption))));
             var table = new Table().AddColumns("check", "result", "detail");
             foreach (var r in results)
                 table.AddRow(Markup.Escape(r.Name), r.Passed ? "[green]same[/]" : "[red]DIFFERENT[/]", Markup.Escape(r.Detail));

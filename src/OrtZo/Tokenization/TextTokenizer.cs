@@ -22,14 +22,17 @@ internal sealed class TextTokenizer
     public const string ByteBpeKind = "byte-bpe";
     public const string SentencePieceKind = "sentencepiece";
 
+    /// <summary>A model imported without tokenizer files: usable on token ids (benchmarks), refused on text.</summary>
+    public const string NoneKind = "none";
+
     public const string VocabFileName = "vocab.json";
     public const string MergesFileName = "merges.txt";
     public const string SentencePieceFileName = "tokenizer.model";
 
-    private readonly Tokenizer _inner;
+    private readonly Tokenizer? _inner;
     private readonly bool _addPrefixSpace;
 
-    private TextTokenizer(string kind, Tokenizer inner, int vocabSize, int? bosId, int? eosId, int? padId,
+    private TextTokenizer(string kind, Tokenizer? inner, int vocabSize, int? bosId, int? eosId, int? padId,
         bool addBos, bool addEos, bool addPrefixSpace)
     {
         Kind = kind;
@@ -43,7 +46,7 @@ internal sealed class TextTokenizer
         _addPrefixSpace = addPrefixSpace;
     }
 
-    /// <summary>"byte-bpe" or "sentencepiece".</summary>
+    /// <summary>"byte-bpe", "sentencepiece", or "none" (no text; token ids only).</summary>
     public string Kind { get; }
 
     /// <summary>
@@ -75,6 +78,7 @@ internal sealed class TextTokenizer
         string kind = string.IsNullOrEmpty(info.Kind) ? GuessKind(modelFolder, info) : info.Kind;
         return kind switch
         {
+            NoneKind => new TextTokenizer(NoneKind, null, 0, info.BosId, info.EosId, info.PadId, false, false, false) { Folder = modelFolder },
             ByteBpeKind => OpenByteBpe(
                 FindFile(modelFolder, info, VocabFileName, kind),
                 FindFile(modelFolder, info, MergesFileName, kind),
@@ -84,6 +88,14 @@ internal sealed class TextTokenizer
                 $"Tokenizer kind '{info.Kind}' in {ModelManifest.FileName} is not supported (expected '{ByteBpeKind}' or '{SentencePieceKind}')."),
         };
     }
+
+    /// <summary>The folder of a tokenizer-less model, for the message that names it.</summary>
+    private string? Folder { get; init; }
+
+    private Tokenizer Inner => _inner ?? throw new OrtZoException(OrtZoErrorKind.InvalidModel, ModelFolderError.InvalidTokenizer,
+        $"{Folder}: this model folder has no tokenizer (imported without tokenizer files), so it cannot read or write text; " +
+        "it runs on token ids only (benchmarks)", Folder, "tokenizer",
+        hint: "import again with the tokenizer files (vocab.json and merges.txt, or tokenizer.model) beside the ONNX model");
 
     /// <summary>Token ids of <paramref name="text"/> with BOS/EOS as the tokenizer info asks.</summary>
     public int[] Encode(string text)
@@ -115,7 +127,7 @@ internal sealed class TextTokenizer
         // Hugging Face's slow GPT-2 tokenizer (MeZO loads tokenizers with use_fast=False) prepends the
         // space unconditionally, even before text that already starts with one.
         string toEncode = _addPrefixSpace ? " " + text : text;
-        return [.. _inner.EncodeToIds(toEncode)];
+        return [.. Inner.EncodeToIds(toEncode)];
     }
 
     /// <summary>The text of <paramref name="ids"/>, leaving out BOS, EOS and padding.</summary>
@@ -129,7 +141,7 @@ internal sealed class TextTokenizer
                 kept.Add(id);
             }
         }
-        string text = _inner.Decode(kept) ?? string.Empty;
+        string text = Inner.Decode(kept) ?? string.Empty;
         return _addPrefixSpace && text.StartsWith(' ') ? text[1..] : text;
     }
 

@@ -125,4 +125,15 @@ public class TextTokenizerErrorTests
         var info = TokenizerFixtures.ByteBpeInfo with { EosId = -1, AddEos = true };
         Assert.Throws<OrtZoException>(() => TextTokenizer.Open(TokenizerFixtures.Gpt2SubsetFolder, info));
     }
+
+    [Test]
+    public void ATokenizerlessModelOpensButRefusesText()
+    {
+        using var folder = new OrtZo.Tests.Onnx.TempFolder("notok");
+        var tokenizer = TextTokenizer.Open(folder.Path, new TokenizerInfo { Kind = TextTokenizer.NoneKind, Files = [] });
+        Assert.That(tokenizer.Kind, Is.EqualTo("none"));
+        var e = Assert.Throws<OrtZoException>(() => tokenizer.Encode("hello"))!;
+        Assert.That(e.Message, Does.Contain(folder.Path).And.Contain("no tokenizer"));
+        Assert.That(e.Reason, Is.EqualTo(OrtZo.Onnx.Model.ModelFolderError.InvalidTokenizer));
+    }
 }

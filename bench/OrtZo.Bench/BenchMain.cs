@@ -102,7 +102,7 @@ internal static class BenchMain
             ["command"] = "dotnet run -c Release --project bench/OrtZo.Bench -- " + name + " " + string.Join(' ', o.Raw),
             ["runs"] = list,
         };
-        File.WriteAllText(Path.Combine(o.OutFolder, $"cpu-{name}.json"), doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        File.WriteAllText(Path.Combine(o.OutFolder, $"{(o.Device.IsCuda ? "cuda" : "cpu")}-{name}.json"), doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         return 0;
     }
 

@@ -20,6 +20,7 @@ internal static class ForwardBench
         return new JsonObject
         {
             ["model"] = Path.GetFileName(o.Model),
+            ["device"] = o.Device.ToString(),
             ["params"] = model.ParameterCount,
             ["binding"] = o.Binding,
             ["batch"] = rows,

@@ -44,6 +44,7 @@ internal static class StepBench
         return new JsonObject
         {
             ["model"] = Path.GetFileName(o.Model),
+            ["device"] = o.Device.ToString(),
             ["params"] = model.ParameterCount,
             ["optimizer"] = o.Optimizer,
             ["batch"] = rows,

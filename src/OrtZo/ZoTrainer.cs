@@ -47,6 +47,9 @@ public sealed class ZoTrainer : IDisposable
         _dataFingerprint = Fingerprint(train);
         var weights = model.ReadWeights();
         var manifest = model.Folder.Manifest;
+        if (resume is { } saved && saved.State.TensorRatios.Count != weights.Layout.Slots.Count)
+            throw CheckpointErrors.Fail(CheckpointError.ThresholdsMismatch, Path.Combine(saved.Folder, RunState.FileName), "tensor_ratios",
+                $"{saved.State.TensorRatios.Count} per-tensor thresholds for a model of {weights.Layout.Slots.Count} tensors: the checkpoint is of another model");
         _ratios = resume?.State.TensorRatios ?? TrainingPlan.ComputeRatios(manifest, weights, options);
         var groups = model.Folder.CreateGroups(weights.Layout);
         _engine = model.Engine.Weights.BeginTraining(TrainingPlan.Tensors(manifest, weights, options, _ratios), TrainingPlan.StateBuffers(options),

@@ -3,10 +3,9 @@ namespace OrtZo.Peft;
 /// <summary>One reason per way an adapter folder (or a request to open one) can be wrong; each has its own test.</summary>
 internal enum AdapterFolderError
 {
-    /// <summary>ortzo.json is not JSON, or a field has the wrong JSON type.</summary>
+    /// <summary>ortzo.json names the adapter format but a field has the wrong JSON type (JSON that does not even parse,
+    /// or is not an object, is not recognised as an adapter folder and is reported as a model folder's manifest).</summary>
     ManifestInvalidJson,
-    /// <summary>ortzo.json is the JSON literal null.</summary>
-    ManifestEmpty,
     /// <summary>The version field is one this OrtZo does not read.</summary>
     UnsupportedVersion,
     /// <summary>The manifest's PEFT scheme is full: there are no adapters to hold.</summary>

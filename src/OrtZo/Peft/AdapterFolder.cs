@@ -79,7 +79,7 @@ internal static class AdapterFolder
         {
             throw AdapterErrors.Fail(AdapterFolderError.ManifestInvalidJson, path, e.Path is { Length: > 0 } p ? p : "(root)", $"invalid adapter manifest: {e.Message}", e);
         }
-        if (manifest is null) throw AdapterErrors.Fail(AdapterFolderError.ManifestEmpty, path, null, "empty manifest");
+        if (manifest is null) throw AdapterErrors.Fail(AdapterFolderError.ManifestInvalidJson, path, null, "the manifest is JSON null");
         if (manifest.Version != AdapterManifest.CurrentVersion)
             throw AdapterErrors.Fail(AdapterFolderError.UnsupportedVersion, path, "version", $"{manifest.Version}; this OrtZo reads adapter folders of version {AdapterManifest.CurrentVersion}");
         if (manifest.Peft.Scheme == PeftScheme.Full)

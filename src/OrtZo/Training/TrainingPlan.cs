@@ -61,8 +61,7 @@ internal static class TrainingPlan
         var result = new List<TrainableTensor>(slab.Layout.Slots.Count);
         float[] ratios = fixedRatios?.ToArray() ?? ComputeRatios(manifest, slab, o);
         if (ratios.Length != slab.Layout.Slots.Count)
-            throw CheckpointErrors.Fail(CheckpointError.ThresholdsMismatch, RunState.FileName, "tensor_ratios",
-                $"{ratios.Length} per-tensor thresholds for {slab.Layout.Slots.Count} tensors: the checkpoint is of another model");
+            throw new ArgumentException($"{ratios.Length} per-tensor thresholds for {slab.Layout.Slots.Count} tensors");
         long stateBase = 0;
         foreach (var slot in slab.Layout.Slots)
         {

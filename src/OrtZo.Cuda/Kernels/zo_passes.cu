@@ -10,17 +10,21 @@
 // The work unit is a quad: four consecutive elements of one tensor. Counter bases are 64-aligned, so a quad's
 // counters are exactly one Philox block of every stream, and one thread computes each block once.
 
-#ifndef __NVCC__
+#if defined(ORTZO_HOST_EMULATION)
+#include "host_emulation.h"
+#elif !defined(__NVCC__)
 #include <__clang_cuda_builtin_vars.h>
 #define __global__ __attribute__((global))
 #define __device__ __attribute__((device))
 #define __forceinline__ __attribute__((always_inline)) inline
 #endif
 
+#ifndef ORTZO_HOST_EMULATION
 typedef unsigned int u32;
+typedef unsigned short u16;
+#endif
 typedef unsigned long long u64;
 typedef long long i64;
-typedef unsigned short u16;
 
 struct PassHeader {
     i64 totalQuads;
@@ -104,6 +108,7 @@ static_assert(sizeof(DirectionEntry) == 16, "DirectionEntry layout is shared wit
 #define STREAM_RANDOM_MASK 2u
 
 // ---- correctly rounded binary32 operations, one rounding each -------------------------------------------
+#ifndef ORTZO_HOST_EMULATION   // the host build maps these to IEEE operations (host_emulation.h)
 static __device__ __forceinline__ float add_rn(float a, float b) { float r; asm("add.rn.f32 %0, %1, %2;" : "=f"(r) : "f"(a), "f"(b)); return r; }
 static __device__ __forceinline__ float sub_rn(float a, float b) { float r; asm("sub.rn.f32 %0, %1, %2;" : "=f"(r) : "f"(a), "f"(b)); return r; }
 static __device__ __forceinline__ float mul_rn(float a, float b) { float r; asm("mul.rn.f32 %0, %1, %2;" : "=f"(r) : "f"(a), "f"(b)); return r; }
@@ -115,10 +120,13 @@ static __device__ __forceinline__ u32 bits_of(float a) { u32 r; asm("mov.b32 %0,
 static __device__ __forceinline__ float float_of(u32 a) { float r; asm("mov.b32 %0, %1;" : "=f"(r) : "r"(a)); return r; }
 // int32 / uint32 to float: every conversion in this file is of a value below 2^24, hence exact.
 static __device__ __forceinline__ float float_of_int(int a) { float r; asm("cvt.rn.f32.s32 %0, %1;" : "=f"(r) : "r"(a)); return r; }
+#endif
 
 // ---- storage types ---------------------------------------------------------------------------------------
+#ifndef ORTZO_HOST_EMULATION
 static __device__ __forceinline__ float f16_to_f32(u16 h) { float r; asm("cvt.f32.f16 %0, %1;" : "=f"(r) : "h"(h)); return r; }
 static __device__ __forceinline__ u16 f32_to_f16(float f) { u16 r; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(r) : "f"(f)); return r; }
+#endif
 static __device__ __forceinline__ float bf16_to_f32(u16 h) { return float_of(((u32)h) << 16); }
 // FloatConversions.Float32ToBf16: nearest-even on the bit pattern, NaNs kept quiet with their sign.
 static __device__ __forceinline__ u16 f32_to_bf16(float f) {
@@ -289,6 +297,7 @@ static __device__ __forceinline__ float apply_rule(const SegmentEntry* s, bool d
     return sub_rn(theta, mul_rn(s->adamStepSize, div_rn(m1, denom)));
 }
 
+#ifndef ORTZO_HOST_EMULATION
 static __device__ __forceinline__ void atomic_or_u64(u64* address, u64 value) {
     asm volatile("red.global.or.b64 [%0], %1;" :: "l"(address), "l"(value) : "memory");
 }
@@ -296,6 +305,7 @@ static __device__ __forceinline__ void atomic_or_u64(u64* address, u64 value) {
 static __device__ __forceinline__ void atomic_and_u64(u64* address, u64 value) {
     asm volatile("red.global.and.b64 [%0], %1;" :: "l"(address), "l"(value) : "memory");
 }
+#endif
 
 // The entry whose quads contain q: the last entry with firstQuad <= q.
 static __device__ __forceinline__ const TensorEntry* find_tensor(const TensorEntry* tensors, u32 count, i64 q) {
@@ -422,3 +432,13 @@ extern "C" __global__ void ortzo_fill_uniform_bits(u64 seed, u32 stream, i64 fir
         destination[k] = lane_word(philox((u64)(n >> 2), stream, seed), (int)(n & 3));
     }
 }
+
+#ifdef ORTZO_HOST_EMULATION
+// The host build's half-precision conversions, exported so the tests can hold them to .NET's Half exhaustively.
+extern "C" void ortzo_emulation_narrow_f16(const float* source, u16* destination, i64 count) {
+    for (i64 i = 0; i < count; i++) destination[i] = f32_to_f16(source[i]);
+}
+extern "C" void ortzo_emulation_widen_f16(const u16* source, float* destination, i64 count) {
+    for (i64 i = 0; i < count; i++) destination[i] = f16_to_f32(source[i]);
+}
+#endif

@@ -30,7 +30,11 @@ internal sealed unsafe class CudaContext : IDisposable
     public static CudaContext Open(int ordinal)
     {
         CudaDriver.EnsureAvailable();
-        CudaDriver.Check(CudaNative.cuInit(0), nameof(CudaNative.cuInit));
+        int init = CudaNative.cuInit(0);
+        // a driver with no usable device (none installed, or all hidden) is "no CUDA device", not an internal failure
+        if (init is CudaErrors.NoDevice or CudaErrors.NotInitialized or CudaErrors.StubLibrary)
+            throw new CudaUnavailableException($"the CUDA driver is installed but reports no usable CUDA device ({CudaDriver.Failure(init, nameof(CudaNative.cuInit), null).Message}); use --device cpu");
+        CudaDriver.Check(init, nameof(CudaNative.cuInit));
         CudaDriver.Check(CudaNative.cuDeviceGetCount(out int count), nameof(CudaNative.cuDeviceGetCount));
         if (ordinal < 0 || ordinal >= count)
             throw new CudaUnavailableException($"device cuda:{ordinal} requested, but the driver reports {count} CUDA device(s)");

@@ -43,7 +43,7 @@ internal static unsafe class CudaDriver
         return new CudaException(call, result, name, description);
     }
 
-    private static (string? Name, string? Description) DriverLookup(int result)
+    internal static (string? Name, string? Description) DriverLookup(int result)
     {
         // cuGetErrorName answers CUDA_ERROR_INVALID_VALUE (and a null pointer) for a code it does not know.
         string? name = CudaNative.cuGetErrorName(result, out var n) == 0 && n != IntPtr.Zero ? Marshal.PtrToStringAnsi(n) : null;

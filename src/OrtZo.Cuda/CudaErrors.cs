@@ -7,6 +7,10 @@ namespace OrtZo.Cuda;
 /// </summary>
 internal static class CudaErrors
 {
+    public const int NotInitialized = 3;
+    public const int StubLibrary = 34;
+    public const int NoDevice = 100;
+
     private static readonly Dictionary<int, (string Name, string Description)> Known = new()
     {
         [0] = ("CUDA_SUCCESS", "no error"),

@@ -119,8 +119,23 @@ internal sealed unsafe class CudaModule : SafeHandle
         ptx.CopyTo(image);
         var module = new CudaModule();
         IntPtr h;
+        // a JIT failure alone says only CUDA_ERROR_INVALID_PTX; its log says which line and why
+        const int logBytes = 16 << 10;
+        var log = new byte[logBytes];
+        int result;
         fixed (byte* p = image)
-            CudaDriver.Check(CudaNative.cuModuleLoadData(out h, p), nameof(CudaNative.cuModuleLoadData));
+        fixed (byte* l = log)
+        {
+            int* options = stackalloc int[2] { CudaNative.JitErrorLogBuffer, CudaNative.JitErrorLogBufferSizeBytes };
+            void** values = stackalloc void*[2] { l, (void*)(nuint)logBytes };
+            result = CudaNative.cuModuleLoadDataEx(out h, p, 2, options, values);
+        }
+        if (result != 0)
+        {
+            string jitLog = System.Text.Encoding.ASCII.GetString(log, 0, Math.Max(0, Array.IndexOf(log, (byte)0))).Trim();
+            var (name, description) = CudaErrors.Describe(result, CudaDriver.IsAvailable ? CudaDriver.DriverLookup : null);
+            throw new CudaException(nameof(CudaNative.cuModuleLoadDataEx), result, name, jitLog.Length == 0 ? description : $"{description}; JIT log: {jitLog}");
+        }
         module.SetHandle(h);
         return module;
     }

@@ -47,6 +47,10 @@ internal static unsafe class CudaNative
     [DllImport(Library)] public static extern int cuEventSynchronize(IntPtr evt);
     [DllImport(Library)] public static extern int cuEventDestroy_v2(IntPtr evt);
     [DllImport(Library)] public static extern int cuModuleLoadData(out IntPtr module, byte* image);
+    [DllImport(Library)] public static extern int cuModuleLoadDataEx(out IntPtr module, byte* image, uint numOptions, int* options, void** optionValues);
+
+    /// <summary>CUjit_option values: a buffer for the JIT's error log, and its size in bytes.</summary>
+    public const int JitErrorLogBuffer = 5, JitErrorLogBufferSizeBytes = 6;
     [DllImport(Library)] public static extern int cuModuleUnload(IntPtr module);
     [DllImport(Library)] public static extern int cuModuleGetFunction(out IntPtr function, IntPtr module, byte* name);
     [DllImport(Library)]

@@ -84,6 +84,8 @@ internal sealed unsafe class CudaPassRunner : IPassRunner
         Copy(_maskWords, Host.MaskBits?.Pointer, Host.MaskBits?.ByteLength ?? 0, toDevice: true);
         Copy(_state1, Host.State1?.Pointer, Host.State1?.ByteLength ?? 0, toDevice: true);
         Copy(_state2, Host.State2?.Pointer, Host.State2?.ByteLength ?? 0, toDevice: true);
+        // the copies from pageable memory are ordered on the stream; the first pass must not start before they land
+        Stream.Synchronize();
     }
 
     /// <summary>Enqueues one pass on <see cref="Stream"/>: the descriptor's copy, then the launch; returns without waiting.</summary>
@@ -115,13 +117,18 @@ internal sealed unsafe class CudaPassRunner : IPassRunner
         slot.Done.Record(Stream);
     }
 
-    private static void Copy(CudaDeviceMemory? device, byte* host, long bytes, bool toDevice)
+    /// <summary>
+    /// Copies on <see cref="Stream"/>, so the copy is ordered with the passes: a plain cuMemcpyHtoD from pageable memory
+    /// runs on the legacy stream, which a non-blocking stream does not wait for, and may return before its DMA lands.
+    /// A device-to-pageable copy returns only once it is complete.
+    /// </summary>
+    private void Copy(CudaDeviceMemory? device, byte* host, long bytes, bool toDevice)
     {
         if (device is null || host is null || bytes == 0) return;
         int result = toDevice
-            ? CudaNative.cuMemcpyHtoD_v2(device.Address, host, (nuint)bytes)
-            : CudaNative.cuMemcpyDtoH_v2(host, device.Address, (nuint)bytes);
-        CudaDriver.Check(result, toDevice ? nameof(CudaNative.cuMemcpyHtoD_v2) : nameof(CudaNative.cuMemcpyDtoH_v2));
+            ? CudaNative.cuMemcpyHtoDAsync_v2(device.Address, host, (nuint)bytes, Stream.Handle)
+            : CudaNative.cuMemcpyDtoHAsync_v2(host, device.Address, (nuint)bytes, Stream.Handle);
+        CudaDriver.Check(result, toDevice ? nameof(CudaNative.cuMemcpyHtoDAsync_v2) : nameof(CudaNative.cuMemcpyDtoHAsync_v2));
     }
 
     public void Dispose()

@@ -61,9 +61,12 @@ internal static class DoctorCommand
         try
         {
             var loaded = CudaLibraries.Load();
-            return $"in this build; CUDA libraries loaded from {string.Join(", ", loaded.Select(Path.GetDirectoryName).Distinct())}";
+            // appending it loads libonnxruntime_providers_cuda.so itself, so a dependency it misses shows here
+            using var so = new SessionOptions();
+            CudaProvider.Append(so, new CudaProviderSettings());
+            return $"loads; CUDA libraries from {string.Join(", ", loaded.Select(Path.GetDirectoryName).Distinct())}";
         }
-        catch (OrtZoException e)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             return "in this build, but " + e.Message;
         }

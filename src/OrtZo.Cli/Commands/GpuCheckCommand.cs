@@ -51,41 +51,72 @@ internal static class GpuCheckCommand
             report["memory_free_bytes"] = free;
             report["memory_total_bytes"] = total;
             AnsiConsole.MarkupLine(Markup.Escape($"{report["gpu"]}, driver {report["driver"]}, {free / (1 << 20):N0} of {total / (1 << 20):N0} MiB free; PTX {report["ptx"]} ({report["ptx_target"]})"));
-            report["ort_cuda_ep"] = ProbeExecutionProvider(result.GetValue(deviceOption));
-            AnsiConsole.MarkupLine(Markup.Escape($"ORT {OrtLibrary.NativeVersion}: CUDA EP {report["ort_cuda_ep"]}"));
 
-            var results = GpuAgreementCheck.Run(context, ptx);
-            if (result.GetValue(agreementModel) is { } agreeWith)
-                results.AddRange(DeviceAgreement.Run(agreeWith,
-                    result.GetValue(agreementData) ?? throw OptionErrors.Fail(OptionError.Conflict, "--agreement-model", "needs --agreement-data"),
-                    ZoDevice.Cuda(result.GetValue(deviceOption))));
-            var table = new Table().AddColumns("check", "result", "detail");
-            foreach (var r in results)
-                table.AddRow(Markup.Escape(r.Name), r.Passed ? "[green]same[/]" : "[red]DIFFERENT[/]", Markup.Escape(r.Detail));
-            AnsiConsole.Write(table);
+            string? agreeWith = result.GetValue(agreementModel);
+            string? agreeData = result.GetValue(agreementData);
+            if (agreeWith is not null && agreeData is null) throw OptionErrors.Fail(OptionError.Conflict, "--agreement-model", "needs --agreement-data");
+
+            // Device time is scarce: every phase's results are printed and written as soon as they exist, and a phase
+            // that throws is recorded as a failed check with its error, so one broken part never hides the others.
+            var results = new List<GpuCheckResult>();
+            RunPhase("kernels", () => GpuAgreementCheck.Run(context, ptx));
+            RunPhase("execution provider", () => [ProbeExecutionProvider(result.GetValue(deviceOption))]);
+            if (agreeWith is not null)
+                RunPhase("agreement", () => DeviceAgreement.Run(agreeWith, agreeData!, ZoDevice.Cuda(result.GetValue(deviceOption))));
             int failed = results.Count(r => !r.Passed);
             AnsiConsole.MarkupLine(failed == 0 ? $"[green]all {results.Count} checks bit-identical to the oracle[/]" : $"[red]{failed} of {results.Count} checks differ[/]");
-            report["checks"] = results;
-            report["failed"] = failed;
-            if (result.GetValue(outOption) is { } output)
-                File.WriteAllText(output.FullName, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
             return failed == 0 ? 0 : 1;
+
+            void RunPhase(string phase, Func<IEnumerable<GpuCheckResult>> checks)
+            {
+                var table = new Table().AddColumns("check", "result", "detail");
+                try
+                {
+                    foreach (var r in checks()) Record(r);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    Record(new GpuCheckResult($"{phase}: stopped by an error", false, $"{e.GetType().Name}: {e.Message}"));
+                }
+                AnsiConsole.Write(table);
+                Write();
+
+                void Record(GpuCheckResult r)
+                {
+                    results.Add(r);
+                    table.AddRow(Markup.Escape(r.Name), r.Passed ? "[green]same[/]" : "[red]DIFFERENT[/]", Markup.Escape(r.Detail));
+                }
+            }
+
+            void Write()
+            {
+                report["checks"] = results;
+                report["failed"] = results.Count(r => !r.Passed);
+                if (result.GetValue(outOption) is { } output)
+                    File.WriteAllText(output.FullName, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
+            }
         });
         return command;
     }
 
-    /// <summary>Whether a session could take ORT's CUDA EP, and by which route (the answer, or the error, as text).</summary>
-    private static string ProbeExecutionProvider(int deviceIndex)
+    /// <summary>
+    /// Whether a session can take ORT's CUDA EP on a stream of ours, and whether ORT kept that stream (the options it
+    /// reports back, recorded whole): the ordering of forwards and weight passes rests on it.
+    /// </summary>
+    private static GpuCheckResult ProbeExecutionProvider(int deviceIndex)
     {
+        const string name = "ORT CUDA execution provider on the weights' stream";
         try
         {
             OrtLibrary.Initialize();
+            using var stream = CudaStream.Create();
             using var so = new SessionOptions();
-            return "added: " + CudaProvider.Append(so, new CudaProviderSettings(deviceIndex));
+            string effective = CudaProvider.Append(so, new CudaProviderSettings(deviceIndex, stream.Handle));
+            return new GpuCheckResult(name, true, $"ORT {OrtLibrary.NativeVersion}; options reported: {effective}");
         }
-        catch (Exception e) when (e is OrtZoException or OnnxRuntimeException or TypeInitializationException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            return "not added: " + e.Message;
+            return new GpuCheckResult(name, false, $"ORT {OrtLibrary.NativeVersion}; {e.GetType().Name}: {e.Message}");
         }
     }
 }

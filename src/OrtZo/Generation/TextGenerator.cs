@@ -1,5 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using OrtZo.Engine;
 using OrtZo.Onnx.Model;
 using OrtZo.Runtime;
 using OrtZo.Session;
@@ -31,6 +32,18 @@ internal sealed unsafe class TextGenerator : IDisposable
         _logits = manifest.Outputs.Logits ?? throw ModelErrors.Fail(ModelFolderError.OutputMissing, model.Folder.ManifestPath, "outputs.logits", "this model folder keeps no logits output, so it cannot generate");
         using var so = ExecutionProviders.CreateSessionOptions(model.Device, model.Threads, model.Engine.Weights.Backend.ComputeStream);
         _session = new InferenceSession(model.Folder.GraphPath, so);
+        var backend = model.Engine.Weights.Backend;
+        try
+        {
+            if (backend.Memory == WeightMemory.CudaDevice)
+                WeightPlacement.Verify(_session, backend.Layout.Slots.Select(s => s.Spec.Name).ToHashSet(StringComparer.Ordinal),
+                    WeightPlacement.CudaDevice(backend.DeviceIndex), $"CUDA device {backend.DeviceIndex}", model.Folder.GraphPath);
+        }
+        catch
+        {
+            _session.Dispose();
+            throw;
+        }
         _binding = _session.CreateIoBinding();
         _weights.AddRange(WeightBinding.Bind(_binding, model.Engine.Weights.Backend));
     }

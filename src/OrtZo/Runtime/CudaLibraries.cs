@@ -32,11 +32,41 @@ internal static class CudaLibraries
                     ?? throw OptionErrors.Device(DeviceError.LibraryMissing,
                         $"device cuda: {name} not found (looked in {(folders.Count == 0 ? "no folder" : string.Join(", ", folders))}); " +
                         $"name the folder holding the CUDA 13 libraries with {EnvironmentVariable}");
-                NativeLibrary.Load(path);
+                LoadFile(name, path);
                 loaded.Add(path);
+                // cuDNN 9's libcudnn.so.9 is a front that dlopens its sub-libraries by soname: load them from beside it
+                // too, so they are found whether or not the wheel's files carry a RUNPATH.
+                if (name == CudnnFront)
+                    foreach (string part in CudnnParts(Path.GetDirectoryName(path)!))
+                    {
+                        LoadFile(Path.GetFileName(part), part);
+                        loaded.Add(part);
+                    }
             }
             _loaded = loaded;
             return loaded;
+        }
+    }
+
+    private const string CudnnFront = "libcudnn.so.9";
+
+    /// <summary>cuDNN 9's sub-libraries beside its front, graph first (the others link it), then the rest by name.</summary>
+    internal static IEnumerable<string> CudnnParts(string folder) =>
+        Directory.EnumerateFiles(folder, "libcudnn_*.so.9")
+            .OrderBy(f => Path.GetFileName(f) == "libcudnn_graph.so.9" ? 0 : 1)
+            .ThenBy(f => f, StringComparer.Ordinal);
+
+    /// <summary>A file that is there but does not load (a missing dependency, a driver too old for it) is named with the loader's reason.</summary>
+    private static void LoadFile(string name, string path)
+    {
+        try
+        {
+            NativeLibrary.Load(path);
+        }
+        catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
+        {
+            throw OptionErrors.Device(DeviceError.LibraryMissing,
+                $"device cuda: {name} was found at {path} but does not load: {e.Message}");
         }
     }
 
@@ -53,7 +83,10 @@ internal static class CudaLibraries
         return null;
     }
 
-    /// <summary>The named folder first; then every nvidia/*/lib under the Python environments of PATH and VIRTUAL_ENV.</summary>
+    /// <summary>
+    /// The named folder first; then every nvidia/*/lib under the Python environments of PATH and VIRTUAL_ENV; then the
+    /// CUDA toolkit's own lib64 (cudart, cuBLAS, cuRAND; cuDNN is not part of the toolkit).
+    /// </summary>
     internal static IEnumerable<string> SearchFolders(string? named)
     {
         if (!string.IsNullOrWhiteSpace(named))
@@ -78,5 +111,7 @@ internal static class CudaLibraries
                 }
             }
         }
+        foreach (string? toolkit in new[] { Environment.GetEnvironmentVariable("CUDA_HOME"), "/usr/local/cuda" })
+            if (!string.IsNullOrEmpty(toolkit) && Directory.Exists(Path.Combine(toolkit, "lib64"))) yield return Path.Combine(toolkit, "lib64");
     }
 }

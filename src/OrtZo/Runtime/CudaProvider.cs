@@ -44,17 +44,42 @@ internal static class CudaProvider
             throw OptionErrors.Device(DeviceError.NotInThisBuild,
                 $"device cuda:{settings.DeviceId}: this build's ONNX Runtime has no {EpName}; build with -p:OrtZoGpu=true (the Microsoft.ML.OnnxRuntime.Gpu.Linux package)");
         CudaLibraries.Load();
+        string effective;
         try
         {
             using var cuda = new OrtCUDAProviderOptions();
             cuda.UpdateOptions(OptionStrings(settings));
-            string effective = cuda.GetOptions();
+            effective = cuda.GetOptions();
             so.AppendExecutionProvider_CUDA(cuda);
-            return effective;
         }
         catch (OnnxRuntimeException e)
         {
             throw OptionErrors.Device(DeviceError.ProviderFailed, $"device cuda:{settings.DeviceId}: ONNX Runtime could not add {EpName}: {e.Message}");
         }
+        if (StreamMismatch(effective, settings.UserComputeStream) is { } mismatch)
+            throw OptionErrors.Device(DeviceError.ProviderFailed, $"device cuda:{settings.DeviceId}: {mismatch}");
+        return effective;
+    }
+
+    /// <summary>
+    /// Why the options ORT reports back (GetOptions: "key=value;…") do not carry the compute stream that was asked for,
+    /// or null when they do. ORT drops the pointer without a word unless has_user_compute_stream comes with it, and
+    /// a session on another stream would race the weight kernels and hand back losses before its forward ended.
+    /// </summary>
+    internal static string? StreamMismatch(string effective, IntPtr stream)
+    {
+        var options = effective.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(kv => kv.Split('=', 2))
+            .Where(kv => kv.Length == 2)
+            .GroupBy(kv => kv[0], StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Last()[1], StringComparer.Ordinal);
+        options.TryGetValue("user_compute_stream", out string? reported);
+        options.TryGetValue("has_user_compute_stream", out string? has);
+        if (stream == IntPtr.Zero)
+            return has == "1" ? $"{EpName} reports a user compute stream ({reported}) that was not asked for" : null;
+        string expected = ((ulong)stream).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (has == "1" && reported == expected) return null;
+        return $"{EpName} did not take the weights' compute stream {expected} (it reports has_user_compute_stream={has ?? "absent"}, " +
+               $"user_compute_stream={reported ?? "absent"}); forwards and weight passes would not be ordered";
     }
 }

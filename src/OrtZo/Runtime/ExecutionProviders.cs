@@ -10,11 +10,18 @@ namespace OrtZo.Runtime;
 /// </summary>
 internal static class ExecutionProviders
 {
-    /// <summary>Environment switch for CUDA graphs (kept off by default until a device run shows them faster).</summary>
+    /// <summary>
+    /// Environment switch for CUDA graphs in scoring sessions (kept off by default until a device run shows them faster).
+    /// A captured graph replays fixed addresses and shapes, so scoring sessions give each (rows, seq) shape its own graph
+    /// id; generation, which rebinds per token, never captures.
+    /// </summary>
     public const string CudaGraphVariable = "ORTZO_CUDA_GRAPH";
 
+    public static bool CudaGraphRequested => Environment.GetEnvironmentVariable(CudaGraphVariable) == "1";
+
     /// <param name="computeStream">The CUDA stream the weight kernels use (the backend's); zero on the CPU.</param>
-    public static SessionOptions CreateSessionOptions(ZoDevice device, int intraOpThreads, IntPtr computeStream = default)
+    /// <param name="cudaGraph">Capture CUDA graphs (only for sessions that bind every input and output at fixed addresses per shape).</param>
+    public static SessionOptions CreateSessionOptions(ZoDevice device, int intraOpThreads, IntPtr computeStream = default, bool cudaGraph = false)
     {
         OrtLibrary.Initialize();
         var so = new SessionOptions
@@ -32,8 +39,7 @@ internal static class ExecutionProviders
             if (device.Kind == DeviceKind.Cuda)
             {
                 if (computeStream == IntPtr.Zero) throw Unavailable(device);
-                CudaProvider.Append(so, new CudaProviderSettings(device.Index, computeStream, UseTf32: false,
-                    CudaGraph: Environment.GetEnvironmentVariable(CudaGraphVariable) == "1"));
+                CudaProvider.Append(so, new CudaProviderSettings(device.Index, computeStream, UseTf32: false, CudaGraph: cudaGraph));
             }
             return so;
         }

@@ -35,6 +35,9 @@ internal sealed unsafe class ScoringSession : IDisposable
     private readonly GraphInputs _inputs;
     private readonly GraphOutputs _outputs;
     private readonly CudaSessionIo? _cuda;
+    private readonly HashSet<string> _tokensOnHost = new(StringComparer.Ordinal);
+    private readonly bool _cudaGraph;
+    private readonly Dictionary<(int Rows, int Seq), RunOptions> _graphRuns = new();
 
     public ScoringSession(ModelFolder folder, IWeightBackend weights, ZoDevice device, int maxRows, int maxSeq, int intraOpThreads)
     {
@@ -50,7 +53,8 @@ internal sealed unsafe class ScoringSession : IDisposable
         _inputs = folder.Manifest.Inputs;
         _outputs = folder.Manifest.Outputs;
 
-        using var so = ExecutionProviders.CreateSessionOptions(device, intraOpThreads, weights.ComputeStream);
+        _cudaGraph = weights.Memory == WeightMemory.CudaDevice && ExecutionProviders.CudaGraphRequested;
+        using var so = ExecutionProviders.CreateSessionOptions(device, intraOpThreads, weights.ComputeStream, _cudaGraph);
         try
         {
             _session = new InferenceSession(folder.GraphPath, so);
@@ -64,7 +68,11 @@ internal sealed unsafe class ScoringSession : IDisposable
             CheckGraph();
             if (weights.Memory == WeightMemory.CudaDevice)
             {
-                WeightPlacement.Verify(_session, Layout.Slots.Select(s => s.Spec.Name).ToHashSet(StringComparer.Ordinal), "Cuda", folder.GraphPath);
+                WeightPlacement.Verify(_session, Layout.Slots.Select(s => s.Spec.Name).ToHashSet(StringComparer.Ordinal),
+                    WeightPlacement.CudaDevice(weights.DeviceIndex), $"CUDA device {weights.DeviceIndex}", folder.GraphPath);
+                // a token input that ORT reads in host memory (a CPU-placed consumer) is bound from the host buffer, which
+                // it then reads at each run; bound from the device twin, it would be copied once at bind time and go stale
+                _tokensOnHost = WeightPlacement.ReadOnHost(_session, TokenInputNames());
                 _cuda = new CudaSessionIo(weights.DeviceIndex, weights.ComputeStream, checked((long)maxRows * maxSeq), maxRows);
                 // the scores are read with a copy on the compute stream, which is the synchronisation the run needs
                 _runOptions.AddRunConfigEntry("disable_synchronize_execution_providers", "1");
@@ -143,11 +151,11 @@ internal sealed unsafe class ScoringSession : IDisposable
         if (_cuda is { } device)
         {
             long cells = (long)rows * seq;
-            device.Upload(_inputIds, device.InputIds, cells * sizeof(long));
-            if (HasAttentionMask) device.Upload(_attentionMask, device.AttentionMask, cells * sizeof(long));
-            if (HasPositionIds) device.Upload(_positionIds, device.PositionIds, cells * sizeof(long));
-            device.Upload(_labelMask, device.LabelMask, cells * sizeof(float));
-            _session.RunWithBinding(_runOptions, _binding);
+            if (OnDevice(_inputs.InputIds)) device.Upload(_inputIds, device.InputIds, cells * sizeof(long));
+            if (HasAttentionMask && OnDevice(_inputs.AttentionMask!)) device.Upload(_attentionMask, device.AttentionMask, cells * sizeof(long));
+            if (HasPositionIds && OnDevice(_inputs.PositionIds!)) device.Upload(_positionIds, device.PositionIds, cells * sizeof(long));
+            if (OnDevice(_inputs.LabelMask)) device.Upload(_labelMask, device.LabelMask, cells * sizeof(float));
+            _session.RunWithBinding(_cudaGraph ? GraphRun(rows, seq) : _runOptions, _binding);
             device.DownloadScores(_sum, _mean, rows);
             return;
         }
@@ -158,18 +166,38 @@ internal sealed unsafe class ScoringSession : IDisposable
     {
         long[] shape = [rows, seq];
         long cells = (long)rows * seq;
-        if (_cuda is { } cuda)
-            return new InputShapeValues(
-                cuda.Value(cuda.InputIds, TensorElementType.Int64, shape, cells * sizeof(long)),
-                HasAttentionMask ? cuda.Value(cuda.AttentionMask, TensorElementType.Int64, shape, cells * sizeof(long)) : null,
-                HasPositionIds ? cuda.Value(cuda.PositionIds, TensorElementType.Int64, shape, cells * sizeof(long)) : null,
-                cuda.Value(cuda.LabelMask, TensorElementType.Float, shape, cells * sizeof(float)));
-        var mem = OrtMemoryInfo.DefaultInstance;
         return new InputShapeValues(
-            OrtValue.CreateTensorValueWithData(mem, TensorElementType.Int64, shape, (IntPtr)_inputIds.Pointer, cells * sizeof(long)),
-            HasAttentionMask ? OrtValue.CreateTensorValueWithData(mem, TensorElementType.Int64, shape, (IntPtr)_attentionMask.Pointer, cells * sizeof(long)) : null,
-            HasPositionIds ? OrtValue.CreateTensorValueWithData(mem, TensorElementType.Int64, shape, (IntPtr)_positionIds.Pointer, cells * sizeof(long)) : null,
-            OrtValue.CreateTensorValueWithData(mem, TensorElementType.Float, shape, (IntPtr)_labelMask.Pointer, cells * sizeof(float)));
+            Value(_inputs.InputIds, _inputIds, c => c.InputIds, TensorElementType.Int64, cells * sizeof(long)),
+            HasAttentionMask ? Value(_inputs.AttentionMask!, _attentionMask, c => c.AttentionMask, TensorElementType.Int64, cells * sizeof(long)) : null,
+            HasPositionIds ? Value(_inputs.PositionIds!, _positionIds, c => c.PositionIds, TensorElementType.Int64, cells * sizeof(long)) : null,
+            Value(_inputs.LabelMask, _labelMask, c => c.LabelMask, TensorElementType.Float, cells * sizeof(float)));
+
+        OrtValue Value(string input, NativeBuffer host, Func<CudaSessionIo, Cuda.CudaDeviceMemory> twin, TensorElementType type, long bytes) =>
+            _cuda is { } cuda && OnDevice(input)
+                ? cuda.Value(twin(cuda), type, shape, bytes)
+                : OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, type, shape, (IntPtr)host.Pointer, bytes);
+    }
+
+    /// <summary>Run options naming the CUDA graph of one (rows, seq) shape: ORT captures each id once and replays it.</summary>
+    private RunOptions GraphRun(int rows, int seq)
+    {
+        if (_graphRuns.TryGetValue((rows, seq), out var run)) return run;
+        run = new RunOptions();
+        run.AddRunConfigEntry("disable_synchronize_execution_providers", "1");
+        run.AddRunConfigEntry("gpu_graph_id", _graphRuns.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        _graphRuns.Add((rows, seq), run);
+        return run;
+    }
+
+    /// <summary>Whether a token input is fed from its device twin (on a CUDA session, unless ORT reads it on the host).</summary>
+    private bool OnDevice(string input) => _cuda is not null && !_tokensOnHost.Contains(input);
+
+    private IEnumerable<string> TokenInputNames()
+    {
+        yield return _inputs.InputIds;
+        if (_inputs.AttentionMask is { } am) yield return am;
+        if (_inputs.PositionIds is { } pi) yield return pi;
+        yield return _inputs.LabelMask;
     }
 
     // Rows are right-padded, so every row's positions count from 0.
@@ -241,6 +269,7 @@ internal sealed unsafe class ScoringSession : IDisposable
         foreach (var v in _weightValues) v.Dispose();
         _binding?.Dispose();
         _runOptions.Dispose();
+        foreach (var run in _graphRuns.Values) run.Dispose();
         _session?.Dispose();
         _inputIds?.Dispose();
         _attentionMask?.Dispose();

@@ -30,6 +30,11 @@ internal static class WeightBinding
             foreach (var v in values) v.Dispose();
             throw;
         }
+        finally
+        {
+            // each tensor keeps its own copy of the memory info
+            if (!ReferenceEquals(memory, OrtMemoryInfo.DefaultInstance)) memory.Dispose();
+        }
     }
 
     /// <summary>The memory-info that OrtValues over a backend's weight buffers must carry.</summary>

@@ -82,6 +82,53 @@ public class CudaProviderTests
     }
 
     [Test]
+    public void TheStreamOrtReportsBackMustBeTheOneGiven()
+    {
+        var stream = new IntPtr(140234567890L);
+        // GetCUDAProviderOptionsAsString's form: key=value pairs, each followed by ';'
+        string took = "device_id=0;has_user_compute_stream=1;user_compute_stream=140234567890;use_tf32=0;";
+        Assert.That(CudaProvider.StreamMismatch(took, stream), Is.Null);
+        Assert.That(CudaProvider.StreamMismatch("device_id=0;has_user_compute_stream=0;user_compute_stream=0;", stream),
+            Does.Contain("140234567890").And.Contain("has_user_compute_stream=0"));
+        Assert.That(CudaProvider.StreamMismatch("device_id=0;has_user_compute_stream=1;user_compute_stream=99;", stream),
+            Does.Contain("user_compute_stream=99"));
+        Assert.That(CudaProvider.StreamMismatch("device_id=0;use_tf32=0;", stream), Does.Contain("absent"));
+        Assert.That(CudaProvider.StreamMismatch("device_id=0;has_user_compute_stream=0;user_compute_stream=0;", IntPtr.Zero), Is.Null);
+        Assert.That(CudaProvider.StreamMismatch(took, IntPtr.Zero), Does.Contain("not asked for"));
+    }
+
+    [Test]
+    public void ACudaLibraryThatIsThereButDoesNotLoadIsNamedWithTheLoadersReason()
+    {
+        if (CudaDriver.IsAvailable) Assert.Ignore("this machine has a CUDA driver; the libraries may well be there");
+        using var folder = new OrtZo.Tests.Onnx.TempFolder("badcudalibs");
+        string bogus = Path.Combine(folder.Path, CudaLibraries.Required[0]);
+        File.WriteAllText(bogus, "not an ELF file");
+        string? saved = Environment.GetEnvironmentVariable(CudaLibraries.EnvironmentVariable);
+        try
+        {
+            Environment.SetEnvironmentVariable(CudaLibraries.EnvironmentVariable, folder.Path);
+            var e = Assert.Throws<OrtZoException>(() => CudaLibraries.Load())!;
+            Assert.That(e.Message, Does.Contain(bogus).And.Contain("does not load"));
+            Assert.That(e.Reason, Is.EqualTo(DeviceError.LibraryMissing));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(CudaLibraries.EnvironmentVariable, saved);
+        }
+    }
+
+    [Test]
+    public void CudnnSubLibrariesLoadGraphFirst()
+    {
+        using var folder = new OrtZo.Tests.Onnx.TempFolder("cudnn");
+        foreach (string name in new[] { "libcudnn.so.9", "libcudnn_ops.so.9", "libcudnn_graph.so.9", "libcudnn_adv.so.9", "libcudnn_engines_precompiled.so.9" })
+            File.WriteAllText(Path.Combine(folder.Path, name), "");
+        Assert.That(CudaLibraries.CudnnParts(folder.Path).Select(Path.GetFileName),
+            Is.EqualTo(new[] { "libcudnn_graph.so.9", "libcudnn_adv.so.9", "libcudnn_engines_precompiled.so.9", "libcudnn_ops.so.9" }));
+    }
+
+    [Test]
     public void ChunksCoverTheRangeExactlyOnce()
     {
         Assert.That(Chunks.Of(10, 4), Is.EqualTo(new[] { (0L, 4L), (4L, 4L), (8L, 2L) }));

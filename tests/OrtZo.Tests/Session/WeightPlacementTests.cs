@@ -21,12 +21,25 @@ public class WeightPlacementTests
         using var session = new InferenceSession(folder.GraphPath, so);
         var weights = folder.Manifest.WeightInputs.Select(w => w.Name).ToHashSet(StringComparer.Ordinal);
 
-        Assert.DoesNotThrow(() => WeightPlacement.Verify(session, weights, "Cpu", folder.GraphPath));
-        var e = Assert.Throws<OrtZoException>(() => WeightPlacement.Verify(session, weights, "Cuda", folder.GraphPath))!;
+        Assert.DoesNotThrow(() => WeightPlacement.Verify(session, weights, WeightPlacement.Host, "host", folder.GraphPath));
+        var e = Assert.Throws<OrtZoException>(() => WeightPlacement.Verify(session, weights, WeightPlacement.CudaDevice(0), "CUDA device 0", folder.GraphPath))!;
         Assert.That(e.Kind, Is.EqualTo(OrtZoErrorKind.DeviceUnavailable));
         Assert.That(e.Reason, Is.EqualTo(DeviceError.CpuFallback));
         string first = session.InputNames.First(weights.Contains);
         Assert.That(e.Message, Does.Contain($"weight input '{first}'").And.Contain("Cpu memory").And.Contain($"{weights.Count} weight input(s)"));
         Assert.That(e.Message, Does.Match(@"by \w+ '[^']*'"), "names an op and node that reads the weight");
+        Assert.That(WeightPlacement.ReadOnHost(session, ["input_ids", "label_mask", first]),
+            Is.EquivalentTo(new[] { "input_ids", "label_mask", first }), "a CPU session reads every input in host memory");
+    }
+
+    [Test]
+    public void ReadersComeFromTheSavedGraph()
+    {
+        var folder = ModelFolder.Open(TestPaths.Stories260k);
+        var embedding = folder.Manifest.WeightInputs.First(w => w.Role == WeightRole.Embedding).Name;
+        var readers = WeightPlacement.Readers(folder.GraphPath, ["input_ids", embedding, "no such input"])!;
+        Assert.That(readers["input_ids"], Has.Some.StartsWith("Gather "), "the token ids are looked up by a Gather");
+        Assert.That(readers[embedding], Has.Some.StartsWith("Gather "), "and so is the embedding table");
+        Assert.That(readers["no such input"], Is.Empty, "an input nothing reads has no readers, so the proof leaves it out");
     }
 }

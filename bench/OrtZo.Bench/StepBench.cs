@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using OrtZo.Training;
 using OrtZo.Engine;
+using OrtZo.Runtime;
 
 namespace OrtZo.Bench;
 
@@ -10,6 +11,7 @@ internal static class StepBench
 {
     public static JsonObject Measure(Options o)
     {
+        long? deviceBytesBefore = DeviceBytesInUse(o.Device);
         using var model = ZoModel.Open(o.Model, o.Device);
         int rows = o.Batch, seq = Math.Min(o.Seq, model.MaxLength);
         var batch = new RandomBatch(model, rows, seq, model.Folder.Manifest.VocabSize);
@@ -37,7 +39,13 @@ internal static class StepBench
         var slots = buffers.Trainable.Select(x => x.Slot.Index).ToArray();
         var p = new Perturbation(1, 1e-3f, 0);
         runner.Run([new PassSegment { Slots = slots, Apply = p, RecomputeMask = true }]);
-        double passMs = ForwardBench.Time(() => runner.Run([new PassSegment { Slots = slots, Remove = p, Apply = p }]), 5, 1);
+        // a device pass only enqueues: each timed pass ends when the device has finished it
+        double passMs = ForwardBench.Time(() =>
+        {
+            runner.Run([new PassSegment { Slots = slots, Remove = p, Apply = p }]);
+            runner.Synchronize();
+        }, 5, 1);
+        long? deviceBytes = DeviceBytesInUse(o.Device) - deviceBytesBefore;
         long weightBytes = buffers.Trainable.Sum(x => x.Slot.Spec.ByteLength);
         long maskBytes = buffers.MaskBits?.ByteLength ?? 0;
         double gbPerS = (2.0 * weightBytes + maskBytes) / (passMs / 1000) / 1e9;
@@ -57,7 +65,18 @@ internal static class StepBench
             ["pass_gb_per_s"] = gbPerS,
             ["extra_memory_bytes"] = buffers.ExtraBytes,
             ["peak_rss_mb"] = Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0,
+            // device memory the model, its session (ORT's arena never shrinks, so this is its peak) and the state hold
+            ["device_memory_mb"] = deviceBytes is { } d ? d / 1048576.0 : null,
         };
+    }
+
+    /// <summary>Bytes in use on a CUDA device (total − free), or null on the CPU.</summary>
+    private static long? DeviceBytesInUse(ZoDevice device)
+    {
+        if (device.Kind != DeviceKind.Cuda) return null;
+        using var context = OrtZo.Cuda.CudaContext.Open(device.Index);
+        var (free, total) = context.MemoryInfo();
+        return (long)total - (long)free;
     }
 }
 

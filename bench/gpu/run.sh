@@ -1,120 +1,179 @@
 #!/usr/bin/env bash
 # The one staged device run of OrtZo's CUDA path (docs/gpu.md). The GPU machine has no dotnet and no network, and each
-# device call carries at most 64 MiB of files: the app, the .NET runtime and ONNX Runtime's CUDA package travel in
-# parts under .gpu/ (ignored by git), unpacked under /opt/ortzo-gpu by the staging calls, then one call runs it all.
+# device call carries at most 64 MiB, the working tree included: the app (with ONNX Runtime's CUDA package) and this
+# machine's .NET runtime travel as one xz bundle cut into parts under .gpu/ (ignored by git), reassembled under
+# /opt/ortzo-gpu by the staging calls; then two calls run the checks and the benchmark.
 #
-#   bash bench/gpu/run.sh pack        here: publish the GPU app (-p:OrtZoGpu=true), pack .gpu/p1..p4, check the limits
-#   bash bench/gpu/run.sh plan        here: print the device calls, in order
-#   bash bench/gpu/run.sh stage N     there: unpack part N (1..4) under /opt/ortzo-gpu
-#   bash bench/gpu/run.sh device      there: run every check, write JSON and logs to $OUT (<= 8 files, <= 16 MiB each)
-#   bash bench/gpu/run.sh --dry-run   here: pack (quickly, xz -0, unless ORTZO_GPU_PACK_LEVEL is set), then the device
-#                                     phase with every GPU step replaced by its CPU twin, into $OUT or a temporary folder
+#   bash bench/gpu/run.sh pack          here: publish the GPU app (-p:OrtZoGpu=true), cut the bundle into .gpu/p1..pN so
+#                                       that each call (part + working tree) fits, print each call's size
+#   bash bench/gpu/run.sh plan          here: print the device calls, in order
+#   bash bench/gpu/run.sh stage N       there: put part N under /opt/ortzo-gpu; the last part reassembles and unpacks
+#   bash bench/gpu/run.sh device checks there: environment, kernels vs the specification, replay and tracking runs,
+#                                       train --device cuda on two models (files to $OUT)
+#   bash bench/gpu/run.sh device bench  there: OPT-1.3B-shaped fp16 forward/MeZO/Sparse-MeZO beside PyTorch MeZO
+#   bash bench/gpu/run.sh --dry-run     here: both device phases with every GPU step replaced by its CPU twin, into $OUT
+#                                       or a temporary folder (packs first, at xz -0, unless ORTZO_GPU_APP names a build)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 stage_dir=.gpu
-opt=/opt/ortzo-gpu
-part_limit=$((62 * 1024 * 1024))   # under the 64 MiB a call carries, leaving room for the working tree's own files
+call_limit=$((64 * 1024 * 1024))   # what one device call carries: the working tree plus its carried paths
+margin=$((1024 * 1024))
 
 # ---- here -------------------------------------------------------------------------------------------------------
+# Bytes of the working tree that travel with every call (tracked and untracked files that git does not ignore).
+tree_bytes() {
+  git ls-files -z -co --exclude-standard | xargs -0 -r stat -c %s -- 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'
+}
+
 pack() {
   local level="${ORTZO_GPU_PACK_LEVEL:-6}"
-  rm -rf "$stage_dir/publish" "$stage_dir"/p[1-4]
-  mkdir -p "$stage_dir"/p1 "$stage_dir"/p2 "$stage_dir"/p3 "$stage_dir"/p4
+  rm -rf "$stage_dir/publish" "$stage_dir"/p[0-9]* "$stage_dir/bundle"
+  mkdir -p "$stage_dir/bundle"
   # the CLI and the bench share one folder, so they share ORT's native libraries
   dotnet publish src/OrtZo.Cli -c Release -p:OrtZoGpu=true --no-self-contained -o "$stage_dir/publish" > "$stage_dir/publish.log"
   dotnet publish bench/OrtZo.Bench -c Release -p:OrtZoGpu=true --no-self-contained -o "$stage_dir/publish" >> "$stage_dir/publish.log"
   local native="$stage_dir/publish/runtimes/linux-x64/native"
   [ -f "$native/libonnxruntime_providers_cuda.so" ] || { echo "the publish lacks libonnxruntime_providers_cuda.so (not the GPU package?)" >&2; exit 2; }
-  # parts 1-3: the CUDA execution provider (289 MB; about 185 MB after xz -6), split in three
-  xz -T0 -"$level" -c "$native/libonnxruntime_providers_cuda.so" > "$stage_dir/cuda_ep.xz"
-  local size; size=$(stat -c %s "$stage_dir/cuda_ep.xz")
-  split -n 3 -d -a 1 "$stage_dir/cuda_ep.xz" "$stage_dir/cuda_ep.xz.part"
-  for i in 1 2 3; do mv "$stage_dir/cuda_ep.xz.part$((i - 1))" "$stage_dir/p$i/cuda_ep.xz.part$((i - 1))"; done
-  rm -f "$stage_dir/cuda_ep.xz"
-  # part 4: the app without the EP library, and this machine's .NET runtime (host, fxr, Microsoft.NETCore.App)
-  local dotnet_root; dotnet_root="$(dirname "$(readlink -f "$(command -v dotnet)")")"
-  local runtime; runtime="$(ls -d "$dotnet_root"/shared/Microsoft.NETCore.App/10.* | sort -V | tail -1)"
-  tar -C "$stage_dir/publish" --exclude=runtimes/linux-x64/native/libonnxruntime_providers_cuda.so \
-      --exclude=runtimes/linux-x64/native/libonnxruntime_providers_tensorrt.so -cf - . | xz -T0 -"$level" > "$stage_dir/p4/app.tar.xz"
-  tar -C "$dotnet_root" -cf - dotnet host "shared/Microsoft.NETCore.App/$(basename "$runtime")" | xz -T0 -"$level" > "$stage_dir/p4/dotnet.tar.xz"
-  for i in 1 2 3 4; do
-    local bytes; bytes=$(du -sb "$stage_dir/p$i" | cut -f1)
-    [ "$bytes" -le "$part_limit" ] || { echo "part $i holds $bytes bytes, over the $part_limit a call may carry" >&2; exit 2; }
-    echo "part $i: $((bytes / 1048576)) MiB"
+  # one bundle: app/ (the publish without TensorRT, which OrtZo never loads) and dotnet/ (host, fxr, Microsoft.NETCore.App)
+  local dotnet_root runtime
+  dotnet_root="$(dirname "$(readlink -f "$(command -v dotnet)")")"
+  runtime="$(ls -d "$dotnet_root"/shared/Microsoft.NETCore.App/10.* | sort -V | tail -1)"
+  mkdir -p "$stage_dir/bundle/dotnet/shared/Microsoft.NETCore.App"
+  ln -sfn "$(readlink -f "$stage_dir/publish")" "$stage_dir/bundle/app"
+  cp -a "$dotnet_root/dotnet" "$dotnet_root/host" "$stage_dir/bundle/dotnet/"
+  cp -a "$runtime" "$stage_dir/bundle/dotnet/shared/Microsoft.NETCore.App/"
+  tar -C "$stage_dir/bundle" --dereference --exclude='app/runtimes/linux-x64/native/libonnxruntime_providers_tensorrt.so' -cf - app dotnet \
+    | xz -T0 -"$level" > "$stage_dir/bundle.tar.xz"
+  rm -rf "$stage_dir/bundle"
+  local size tree budget parts
+  size=$(stat -c %s "$stage_dir/bundle.tar.xz")
+  tree=$(tree_bytes)
+  budget=$((call_limit - tree - margin))
+  [ "$budget" -gt 0 ] || { echo "the working tree alone ($tree bytes) leaves no room in a $call_limit-byte call" >&2; exit 2; }
+  parts=$(( (size + budget - 1) / budget ))
+  split -n "$parts" -d -a 1 "$stage_dir/bundle.tar.xz" "$stage_dir/bundle.part"
+  local sum; sum=$(sha256sum "$stage_dir/bundle.tar.xz" | cut -d' ' -f1)
+  for ((i = 1; i <= parts; i++)); do
+    mkdir -p "$stage_dir/p$i"
+    mv "$stage_dir/bundle.part$((i - 1))" "$stage_dir/p$i/"
+    printf '%s %s\n' "$parts" "$sum" > "$stage_dir/p$i/bundle.manifest"
   done
-  echo "EP library: $((size / 1048576)) MiB compressed (xz -$level)"
+  rm -f "$stage_dir/bundle.tar.xz"
+  echo "bundle: $((size / 1048576)) MiB (xz -$level), $parts parts; working tree $((tree / 1048576)) MiB travels with each call"
+  for ((i = 1; i <= parts; i++)); do
+    local bytes; bytes=$(du -sb "$stage_dir/p$i" | cut -f1)
+    [ $((bytes + tree)) -le "$call_limit" ] || { echo "call $i would carry $((bytes + tree)) bytes, over $call_limit" >&2; exit 2; }
+    echo "call $i: part $((bytes / 1048576)) MiB + tree = $(((bytes + tree) / 1048576)) MiB of 64"
+  done
+  [ "$parts" -le 4 ] || echo "warning: $parts staging calls; with the bench call that is over the five calls planned" >&2
 }
 
 plan() {
-  cat <<'PLAN'
-# here, once per change:    bash bench/gpu/run.sh pack
-# then, back to back (the machine is handed back after 30 s idle), with the device tool's `run`:
-run carry=[".gpu/p1"]  timeout_s=120  command="bash bench/gpu/run.sh stage 1"
-run carry=[".gpu/p2"]  timeout_s=120  command="bash bench/gpu/run.sh stage 2"
-run carry=[".gpu/p3"]  timeout_s=120  command="bash bench/gpu/run.sh stage 3"
-run carry=[".gpu/p4"]  timeout_s=600  command="bash bench/gpu/run.sh stage 4 && bash bench/gpu/run.sh device"
-# a rerun while the machine is still warm (staged files are still there):
-run carry=[]           timeout_s=600  command="bash bench/gpu/run.sh device"
-# files come back under files_at: env.txt, gpu-check.json, train.json, bench.json, torch.json, device.log
-PLAN
+  local parts; parts=$(ls -d "$stage_dir"/p[0-9]* 2>/dev/null | wc -l)
+  [ "$parts" -gt 0 ] || { echo "# pack first: bash bench/gpu/run.sh pack"; parts=4; }
+  echo "# here, once per change:  bash bench/gpu/run.sh pack"
+  echo "# then, back to back (the machine is handed back after 30 s idle), with the device tool's run:"
+  for ((i = 1; i < parts; i++)); do
+    echo "run carry=[\".gpu/p$i\"]  timeout_s=180  command=\"bash bench/gpu/run.sh stage $i\""
+  done
+  echo "run carry=[\".gpu/p$parts\"]  timeout_s=420  command=\"bash bench/gpu/run.sh stage $parts && bash bench/gpu/run.sh device checks\""
+  echo "run carry=[]  timeout_s=480  command=\"bash bench/gpu/run.sh device bench\"          # warm machine: staged files still there"
+  echo "# back from the checks call: env.txt, gpu-check.json, train.json, checks.log; from the bench call: bench.json, torch.jsonl, bench.log"
+  echo "# a rerun while warm skips staging: run carry=[] command=\"bash bench/gpu/run.sh device checks\""
 }
 
 # ---- there ------------------------------------------------------------------------------------------------------
-stage() {
-  local n="${1:?stage 1..4}"
-  mkdir -p "$opt"
-  case "$n" in
-    1|2|3) cp "$stage_dir/p$n"/cuda_ep.xz.part* "$opt/" ;;
-    4)
-      mkdir -p "$opt/app" "$opt/dotnet"
-      xz -dc "$stage_dir/p4/app.tar.xz" | tar -C "$opt/app" -xf -
-      xz -dc "$stage_dir/p4/dotnet.tar.xz" | tar -C "$opt/dotnet" -xf -
-      cat "$opt"/cuda_ep.xz.part0 "$opt"/cuda_ep.xz.part1 "$opt"/cuda_ep.xz.part2 | xz -dc > "$opt/app/runtimes/linux-x64/native/libonnxruntime_providers_cuda.so"
-      rm -f "$opt"/cuda_ep.xz.part*
-      ;;
-    *) echo "stage 1..4" >&2; exit 2 ;;
-  esac
-  echo "staged part $n under $opt"
+# Where the staged app lives: /opt/ortzo-gpu, or /tmp/ortzo-gpu where /opt is not writable.
+opt_root() {
+  if [ -n "${ORTZO_GPU_ROOT:-}" ]; then echo "$ORTZO_GPU_ROOT"; return; fi
+  if mkdir -p /opt/ortzo-gpu 2>/dev/null && [ -w /opt/ortzo-gpu ]; then echo /opt/ortzo-gpu; else echo /tmp/ortzo-gpu; fi
 }
 
-# The CUDA libraries of the machine's PyTorch venv (pip wheels): their lib folders, for ORTZO_CUDA_LIBS.
+stage() {
+  local n="${1:?stage N}" opt; opt="$(opt_root)"
+  mkdir -p "$opt"
+  [ -f "$stage_dir/p$n/bundle.manifest" ] || { echo "part $n is not here (carry .gpu/p$n)" >&2; exit 2; }
+  cp "$stage_dir/p$n"/bundle.part* "$opt/"
+  local parts sum; read -r parts sum < "$stage_dir/p$n/bundle.manifest"
+  local have; have=$(ls "$opt"/bundle.part* | wc -l)
+  echo "staged part $n of $parts under $opt ($have present)"
+  [ "$have" -eq "$parts" ] || return 0
+  cat $(ls "$opt"/bundle.part* | sort -V) > "$opt/bundle.tar.xz"
+  echo "$sum  $opt/bundle.tar.xz" | sha256sum -c --quiet - || { echo "the reassembled bundle's sha256 differs" >&2; exit 2; }
+  rm -rf "$opt/app" "$opt/dotnet"
+  xz -dc "$opt/bundle.tar.xz" | tar -C "$opt" -xf -
+  rm -f "$opt"/bundle.part* "$opt/bundle.tar.xz"
+  echo "unpacked the app and the .NET runtime under $opt"
+}
+
+# The Python that has torch (the GPU machine's PyTorch venv, with the CUDA 13 and cuDNN 9 wheels); empty if none.
+torch_python() {
+  local c
+  for c in ${VIRTUAL_ENV:+"$VIRTUAL_ENV/bin/python"} python3 python /opt/*/bin/python3 /root/*/bin/python3 /home/*/*/bin/python3; do
+    command -v "$c" >/dev/null 2>&1 || [ -x "$c" ] || continue
+    if "$c" -c "import torch" >/dev/null 2>&1; then echo "$c"; return; fi
+  done
+}
+
+# The lib folders of the NVIDIA wheels under that Python (for ORTZO_CUDA_LIBS), then the toolkit's lib64.
 cuda_libs() {
-  local py; py="$(command -v python3)"
-  "$py" - <<'PY' 2>/dev/null || true
+  local py="$1" dirs=""
+  if [ -n "$py" ]; then
+    dirs=$("$py" - <<'PY' 2>/dev/null || true
 import glob, os, site
 dirs = []
-for s in site.getsitepackages():
+for s in site.getsitepackages() + [site.getusersitepackages()]:
     dirs += sorted(glob.glob(os.path.join(s, "nvidia", "*", "lib")))
 print(":".join(dirs))
 PY
+)
+  fi
+  [ -d /usr/local/cuda/lib64 ] && dirs="${dirs:+$dirs:}/usr/local/cuda/lib64"
+  echo "$dirs"
 }
 
-device() {
-  local dry="${1:-}"
-  : "${OUT:?OUT must name the folder whose files come back}"
-  local ortzo bench work device
+# Sets ortzo/bench/py/device for a real or a dry run (dry: the CPU build here, device cpu).
+setup() {
+  local dry="$1"
+  export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 NO_COLOR=1
+  py="$(torch_python)"
   if [ -n "$dry" ]; then
     local app="${ORTZO_GPU_APP:-$stage_dir/publish}"
     ortzo=(dotnet "$app/OrtZo.Cli.dll"); bench=(dotnet "${ORTZO_GPU_BENCH:-$app}/OrtZo.Bench.dll"); device=cpu
   else
+    local opt; opt="$(opt_root)"
+    [ -f "$opt/app/OrtZo.Cli.dll" ] || { echo "nothing staged under $opt: run the stage calls first" >&2; exit 2; }
     export DOTNET_ROOT="$opt/dotnet" PATH="$opt/dotnet:$PATH"
     ortzo=(dotnet "$opt/app/OrtZo.Cli.dll"); bench=(dotnet "$opt/app/OrtZo.Bench.dll"); device=cuda
-    ORTZO_CUDA_LIBS="$(cuda_libs)"; export ORTZO_CUDA_LIBS
+    ORTZO_CUDA_LIBS="$(cuda_libs "$py")"; export ORTZO_CUDA_LIBS
+    # the loader also finds them by path (cuDNN's sub-libraries, anything ORT opens by soname later)
+    export LD_LIBRARY_PATH="$ORTZO_CUDA_LIBS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   fi
+}
+
+checks() {
+  local dry="$1" status=0 log="$OUT/checks.log" work
+  setup "$dry"
   work="$(mktemp -d)"
-  local status=0 log="$OUT/device.log"
   : > "$log"
   step() { echo "== $* ($(date +%T))" >> "$log"; }
+  step environment
   {
-    step environment
-    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 || echo "nvidia-smi: not here"
-    echo "ORTZO_CUDA_LIBS=${ORTZO_CUDA_LIBS:-}"
+    nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv 2>&1 || echo "nvidia-smi: not here"
+    echo "python with torch: ${py:-none}"
+    if [ -n "$py" ]; then "$py" -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)" 2>&1 || true; fi
+    local libs="${ORTZO_CUDA_LIBS:-}"
+    echo "ORTZO_CUDA_LIBS=$libs"
+    for d in ${libs//:/ }; do
+      echo "$d: $(ls "$d" 2>/dev/null | tr '\n' ' ')"
+      if [ -f "$d/libcudnn.so.9" ]; then echo "libcudnn.so.9 dynamic section:"; readelf -d "$d/libcudnn.so.9" 2>&1 | grep -iE 'runpath|rpath|needed' || true; fi
+    done
     "${ortzo[@]}" doctor 2>&1 || true
   } > "$OUT/env.txt" 2>&1
 
-  # (a) the real kernels against the specification over the whole case table, and (b) replay and tracking runs
-  step "gpu-check: pass cases, replay, tracking"
+  # (a) the real kernels against the specification over the whole case table, (b) replay and tracking runs
+  step "gpu-check: pass cases, the EP on our stream, replay, tracking"
   if [ -z "$dry" ]; then
     "${ortzo[@]}" gpu-check --agreement-model models/stories260k --agreement-data data/story-feelings/train.jsonl \
       --out "$OUT/gpu-check.json" >> "$log" 2>&1 || status=1
@@ -122,9 +181,8 @@ device() {
     "${ortzo[@]}" gpu-check --out "$OUT/gpu-check.json" >> "$log" 2>&1 && status=1 || true   # no driver here: must refuse
   fi
 
-  # (c) ortzo train on stories260k and on the 10.9M-parameter model
+  # (c) ortzo train on stories260k and on the 10.9M-parameter model; train.json rewritten after each run
   step "train --device $device"
-  # the bench's 10.9M-parameter model (BenchModels.Medium's shape)
   "${ortzo[@]}" make-model tiny-gpt --out "$work/gpt-10m" --corpus data/story-feelings/train.jsonl --vocab 512 \
       --dim 384 --layers 6 --heads 6 --max-length 256 --seed 7 >> "$log" 2>&1 || status=1
   local runs=()
@@ -136,53 +194,81 @@ device() {
     else
       status=1
     fi
-  done
-  python3 - "$OUT/train.json" "${runs[@]}" <<'PY'
+    python3 - "$OUT/train.json" "${runs[@]}" <<'PY'
 import json, sys
 json.dump([dict(json.load(open(p)), summary=p) for p in sys.argv[2:]], open(sys.argv[1], "w"), indent=1)
 PY
+  done
+  rm -rf "$work"
+  step "checks done (status $status)"
+  tail -n 20 "$log"
+  return $status
+}
 
+bench_run() {
+  local dry="$1" status=0 log="$OUT/bench.log" work
+  setup "$dry"
+  work="$(mktemp -d)"
+  : > "$log"
+  step() { echo "== $* ($(date +%T))" >> "$log"; }
   # (d) OPT-1.3B-shaped fp16 decoder, random weights shared by both: OrtZo's forward and steps beside PyTorch MeZO
-  step "bench: OPT-1.3B-shaped fp16"
-  local tiny=(); [ -n "$dry" ] && tiny=(--tiny)
-  if python3 -c "import torch, transformers" 2>/dev/null; then
-    python3 bench/gpu/make_opt_model.py "$work/opt-hf" --dtype fp16 "${tiny[@]}" >> "$log" 2>&1 \
-      && python3 tools/export/export.py "$work/opt-hf" "$work/opt-onnx" --dtype fp16 --no-tokenizer --verify off >> "$log" 2>&1 \
-      && "${ortzo[@]}" import "$work/opt-onnx" --out "$work/opt" --verify session >> "$log" 2>&1 || status=1
+  step "bench: OPT-1.3B-shaped fp16 (python: ${py:-none})"
+  if [ -n "$py" ] && "$py" -c "import transformers, onnx" 2>/dev/null; then
+    local tiny=(); [ -n "$dry" ] && tiny=(--tiny)
+    "$py" bench/gpu/make_opt_model.py "$work/opt-hf" --dtype fp16 "${tiny[@]}" >> "$log" 2>&1 \
+      && "$py" tools/export/export.py "$work/opt-hf" "$work/opt-onnx" --dtype fp16 --no-tokenizer --verify off >> "$log" 2>&1 \
+      && "${ortzo[@]}" import "$work/opt-onnx" --out "$work/opt" --verify structure >> "$log" 2>&1 || status=1
     if [ -d "$work/opt" ]; then
       local batches=16,32; [ -n "$dry" ] && batches=2
+      step "ortzo bench step"
       "${bench[@]}" step --model "$work/opt" --batches "$batches" --seq 256 --device "$device" --out "$work/bench" >> "$log" 2>&1 || status=1
       cp "$work/bench/$device-step.json" "$OUT/bench.json" 2>/dev/null || status=1
       if [ -z "$dry" ]; then
-        for b in 16 32; do python3 bench/torch_mezo.py "$work/opt-hf" --batch "$b" --seq 256 >> "$OUT/torch.json" 2>> "$log" || status=1; done
+        step "torch MeZO"
+        for b in 16 32; do "$py" bench/torch_mezo.py "$work/opt-hf" --batch "$b" --seq 256 >> "$OUT/torch.jsonl" 2>> "$log" || status=1; done
       fi
     fi
   elif [ -n "$dry" ]; then
-    # no transformers here: the bench's own invocation still runs, on the 10.9M model
-    echo "torch/transformers missing: the bench runs on the 10.9M model instead of OPT-1.3B" >> "$log"
-    "${bench[@]}" step --model "$work/gpt-10m" --batches 2 --seq 64 --device "$device" --out "$work/bench" >> "$log" 2>&1 || status=1
+    # no torch/transformers here: the bench's own invocation still runs, on a small model of the project's own
+    echo "torch/transformers missing: the bench runs on a small tiny-gpt model instead of OPT-1.3B" >> "$log"
+    "${ortzo[@]}" make-model tiny-gpt --out "$work/gpt" --corpus data/story-feelings/train.jsonl --vocab 512 \
+        --dim 64 --layers 2 --heads 4 --max-length 128 --seed 7 >> "$log" 2>&1 || status=1
+    "${bench[@]}" step --model "$work/gpt" --batches 2 --seq 64 --device "$device" --out "$work/bench" >> "$log" 2>&1 || status=1
     cp "$work/bench/$device-step.json" "$OUT/bench.json" 2>/dev/null || status=1
   else
-    echo "torch/transformers missing: the OPT bench cannot run" >> "$log"
+    echo "no Python with torch, transformers and onnx: the OPT bench cannot run" >> "$log"
     status=1
   fi
   rm -rf "$work"
-  step "done (status $status)"
+  step "bench done (status $status)"
   tail -n 20 "$log"
   return $status
+}
+
+device() {
+  local phase="${1:?device checks|bench}" dry="${2:-}"
+  : "${OUT:?OUT must name the folder whose files come back}"
+  case "$phase" in
+    checks) checks "$dry" ;;
+    bench) bench_run "$dry" ;;
+    *) echo "device checks|bench" >&2; exit 2 ;;
+  esac
 }
 
 case "${1:-plan}" in
   pack) pack ;;
   plan) plan ;;
   stage) stage "${2:-}" ;;
-  device) device ;;
+  device) device "${2:-}" ;;
   --dry-run)
     # ORTZO_GPU_APP names an already built CLI folder instead of packing (the test does; packing is `pack`)
-    [ -n "${ORTZO_GPU_APP:-}" ] || ORTZO_GPU_PACK_LEVEL="${ORTZO_GPU_PACK_LEVEL:-0}" pack
+    if [ -z "${ORTZO_GPU_APP:-}" ]; then ORTZO_GPU_PACK_LEVEL="${ORTZO_GPU_PACK_LEVEL:-0}" pack; fi
     export OUT="${OUT:-$(mktemp -d)}"
-    ORTZO_GPU_TRAIN_STEPS="${ORTZO_GPU_TRAIN_STEPS:-4}" device dry
+    rc=0
+    ORTZO_GPU_TRAIN_STEPS="${ORTZO_GPU_TRAIN_STEPS:-4}" device checks dry || rc=1
+    device bench dry || rc=1
     echo "dry run: results in $OUT"
+    exit $rc
     ;;
-  *) echo "usage: $0 pack|plan|stage N|device|--dry-run" >&2; exit 2 ;;
+  *) echo "usage: $0 pack|plan|stage N|device checks|device bench|--dry-run" >&2; exit 2 ;;
 esac

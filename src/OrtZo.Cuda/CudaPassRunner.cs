@@ -88,6 +88,8 @@ internal sealed unsafe class CudaPassRunner : IPassRunner
         Stream.Synchronize();
     }
 
+    public void Synchronize() => Stream.Synchronize();
+
     /// <summary>Enqueues one pass on <see cref="Stream"/>: the descriptor's copy, then the launch; returns without waiting.</summary>
     public void Run(IReadOnlyList<PassSegment> segments)
     {

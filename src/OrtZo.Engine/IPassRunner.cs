@@ -17,4 +17,7 @@ internal interface IPassRunner : IDisposable
 
     /// <summary>Makes the device's mask bits and optimizer state equal the host copies.</summary>
     void UploadState();
+
+    /// <summary>Waits until every pass run so far has finished (passes on a device only enqueue; for timing).</summary>
+    void Synchronize() { }
 }

@@ -7,7 +7,7 @@ namespace OrtZo.Runtime;
 /// <summary>
 /// Chooses which native ONNX Runtime library the process loads. By default the one shipped with the
 /// managed package; <c>ORTZO_ORT_LIB</c> (or <see cref="Initialize"/>) names another <c>libonnxruntime.so</c>,
-/// e.g. the 1.29 build that carries the CUDA plugin EP. Must run before any other ORT call: the managed
+/// e.g. a build of your own with other execution providers. Must run before any other ORT call: the managed
 /// binding resolves its native library once, on first use.
 /// </summary>
 internal static class OrtLibrary

@@ -10,6 +10,8 @@ internal static class BenchMain
     {
         string command = args.Length > 0 ? args[0] : "all";
         var options = Options.Parse(args.Skip(1).ToArray());
+        // a device that is not there is said once, here, rather than by every measuring child process
+        OrtZo.Runtime.ExecutionProviders.EnsureAvailable(options.Device);
         switch (command)
         {
             case "measure-forward":

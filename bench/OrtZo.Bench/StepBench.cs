@@ -74,6 +74,7 @@ internal static class StepBench
     private static long? DeviceBytesInUse(ZoDevice device)
     {
         if (device.Kind != DeviceKind.Cuda) return null;
+        ExecutionProviders.EnsureAvailable(device);
         using var context = OrtZo.Cuda.CudaContext.Open(device.Index);
         var (free, total) = context.MemoryInfo();
         return (long)total - (long)free;

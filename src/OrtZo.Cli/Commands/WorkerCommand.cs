@@ -39,7 +39,8 @@ internal static class WorkerCommand
             var spec = ClusterSpec.Parse(result.GetValue(cluster)!);
             var endpoints = Endpoints(spec, result.GetValue(address), result.GetValue(port));
             string deviceName = result.GetValue(device)!;
-            CommonOptions.ParseDevice(deviceName);
+            // a worker that cannot use its device must say so now, not when a run reaches it
+            OrtZo.Runtime.ExecutionProviders.EnsureAvailable(CommonOptions.ParseDevice(deviceName));
             string id = result.GetValue(name) ?? $"{Environment.MachineName}-{Environment.ProcessId}-{deviceName.Replace(':', '-')}";
             var options = new WorkerOptions
             {

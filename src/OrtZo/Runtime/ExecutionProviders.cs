@@ -50,6 +50,25 @@ internal static class ExecutionProviders
         }
     }
 
+    /// <summary>
+    /// Fails, before anything is allocated, when <paramref name="device"/> cannot run here: no driver, a CPU build,
+    /// or no such CUDA device. Commands that start long-lived work (a worker) call it first.
+    /// </summary>
+    public static void EnsureAvailable(ZoDevice device)
+    {
+        if (device.Kind == DeviceKind.Cpu) return;
+        if (Cuda.CudaDriver.UnavailableReason is not null || !OrtEnv.Instance().GetAvailableProviders().Contains(CudaProvider.EpName))
+            throw Unavailable(device);
+        try
+        {
+            using var context = Cuda.CudaContext.Open(device.Index);
+        }
+        catch (Cuda.CudaUnavailableException e)
+        {
+            throw OptionErrors.Device(DeviceError.NoDriver, $"device {device}: {e.Message}");
+        }
+    }
+
     /// <summary>Why a CUDA device cannot hold a model's weights here: no driver, no device, or a CPU build.</summary>
     public static OrtZoException Unavailable(ZoDevice device)
     {

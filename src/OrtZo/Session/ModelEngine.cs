@@ -27,8 +27,7 @@ internal sealed class ModelEngine : IDisposable
     {
         if (device.Kind == DeviceKind.Cpu) return new CpuWeightBackend(weights, threads);
         // fail before any device memory is taken when the CUDA provider cannot be had in this build or on this machine
-        if (Cuda.CudaDriver.UnavailableReason is not null || !Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetAvailableProviders().Contains(CudaProvider.EpName))
-            throw ExecutionProviders.Unavailable(device);
+        ExecutionProviders.EnsureAvailable(device);
         try
         {
             return new Cuda.CudaWeightBackend(weights, device.Index);

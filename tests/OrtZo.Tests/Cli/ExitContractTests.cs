@@ -50,13 +50,22 @@ public class ExitContractTests
         AssertUsageError(CliRunner.Run("eval", "--model", TestPaths.Stories260k, "--data", missing, "--task", "jsonl"), missing);
     }
 
-    [Test]
-    public void UnavailableDeviceIsAUsageErrorNamingWhatIsMissing()
+    public static IEnumerable<TestCaseData> DeviceCommands()
+    {
+        string data = Path.Combine(TestPaths.RepoRoot, "data", "story-feelings");
+        yield return new TestCaseData((object)new[] { "eval", "--model", TestPaths.Stories260k, "--data", Path.Combine(data, "dev.jsonl"), "--task", "jsonl" }).SetName("eval --device cuda");
+        yield return new TestCaseData((object)new[] { "train", "--model", TestPaths.Stories260k, "--data", Path.Combine(data, "train.jsonl"), "--task", "jsonl",
+            "--steps", "1", "--out", Path.Combine(Path.GetTempPath(), $"ortzo-cuda-{Guid.NewGuid():N}") }).SetName("train --device cuda");
+        yield return new TestCaseData((object)new[] { "generate", "--model", TestPaths.Stories260k, "--prompt", "Once" }).SetName("generate --device cuda");
+        // a worker must refuse at start, not sit in the cluster until a run reaches it
+        yield return new TestCaseData((object)new[] { "worker", "--cluster", "localhost" }).SetName("worker --device cuda");
+    }
+
+    [TestCaseSource(nameof(DeviceCommands))]
+    public void UnavailableDeviceIsAUsageErrorNamingWhatIsMissing(string[] command)
     {
         if (OrtZo.Cuda.CudaDriver.IsAvailable) Assert.Ignore("this machine has a CUDA driver");
-        var r = CliRunner.Run("eval", "--model", TestPaths.Stories260k, "--data", Path.Combine(TestPaths.RepoRoot, "data", "story-feelings", "dev.jsonl"),
-            "--task", "jsonl", "--device", "cuda");
-        AssertUsageError(r, "libcuda.so.1");
+        AssertUsageError(CliRunner.Run([.. command, "--device", "cuda"]), "libcuda.so.1");
     }
 
     [Test]

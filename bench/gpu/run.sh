@@ -133,9 +133,13 @@ PY
   echo "$dirs"
 }
 
-# Sets ortzo/bench/py/device for a real or a dry run (dry: the CPU build here, device cpu).
+# Sets ortzo/bench/py/device for a real or a dry run (dry: the CPU build here, device cpu), a fresh $work folder, and
+# $log in $OUT with step() writing its section lines.
 setup() {
   local dry="$1"
+  log="$OUT/$2"
+  work="$(mktemp -d)"
+  : > "$log"
   export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 NO_COLOR=1
   py="$(torch_python)"
   if [ -n "$dry" ]; then
@@ -152,12 +156,11 @@ setup() {
   fi
 }
 
+step() { echo "== $* ($(date +%T))" >> "$log"; }
+
 checks() {
-  local dry="$1" status=0 log="$OUT/checks.log" work
-  setup "$dry"
-  work="$(mktemp -d)"
-  : > "$log"
-  step() { echo "== $* ($(date +%T))" >> "$log"; }
+  local dry="$1" status=0
+  setup "$dry" checks.log
   step environment
   {
     nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv 2>&1 || echo "nvidia-smi: not here"
@@ -206,11 +209,8 @@ PY
 }
 
 bench_run() {
-  local dry="$1" status=0 log="$OUT/bench.log" work
-  setup "$dry"
-  work="$(mktemp -d)"
-  : > "$log"
-  step() { echo "== $* ($(date +%T))" >> "$log"; }
+  local dry="$1" status=0
+  setup "$dry" bench.log
   # (d) OPT-1.3B-shaped fp16 decoder, random weights shared by both: OrtZo's forward and steps beside PyTorch MeZO
   step "bench: OPT-1.3B-shaped fp16 (python: ${py:-none})"
   if [ -n "$py" ] && "$py" -c "import transformers, onnx" 2>/dev/null; then

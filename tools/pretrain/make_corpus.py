@@ -57,7 +57,7 @@ NPMS = {
 
 # source name -> packages it reads and the licence of its text (as the package's copyright file states it)
 SOURCES = {
-    "gcide": (["dict-gcide"], "GPL-3.0-or-later (GNU Collaborative International Dictionary of English 0.48, "
+    "gcide": (["dict-gcide"], "GPL-2.0-or-later (GNU Collaborative International Dictionary of English 0.48, "
                               "from Webster's 1913 and WordNet)"),
     "wordnet": (["wordnet-base"], "WordNet 3.0 licence (Princeton University; permissive, keep the notice)"),
     "bible": (["bible-kjv", "bible-kjv-text"], "public domain (King James Version, 1611); "

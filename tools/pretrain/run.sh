@@ -94,9 +94,8 @@ finish() {
   ortzo_cmd import $onnx --out "$model"
   cp $ckpt/train.json "$model/pretrain-run.json"
   cp $work/corpus/manifest.json "$model/pretrain-corpus.json"
-  python_cmd $here/train.py perplexity --checkpoint $ckpt --tokens $work/heldout.u16 | tee "$model/heldout-perplexity.json"
   ortzo_cmd generate --model "$model" --prompt "The" --max-new-tokens 60 --temperature 0.8 --top-p 0.95 --seed 0 | tee "$model/sample.txt"
-  echo "model folder: $model (write its README from pretrain-run.json, pretrain-corpus.json, heldout-perplexity.json, sample.txt)"
+  echo "model folder: $model (write its README from pretrain-run.json, pretrain-corpus.json and sample.txt; the held-out perplexity is train.json's heldout)"
 }
 
 # ---- here: the whole chain on a tiny configuration ----------------------------------------------------------------

@@ -243,10 +243,18 @@ ST_DTYPES = {torch.float16: "F16", torch.float32: "F32"}
 ST_TORCH = {v: k for k, v in ST_DTYPES.items()}
 
 
+def tensor_bytes(t):
+    try:
+        return t.numpy().tobytes()
+    except (ImportError, RuntimeError):
+        # torch 2.x wheels do not require numpy; slower, but the same little-endian bytes
+        return bytes(t.reshape(-1).view(torch.uint8).tolist())
+
+
 def write_safetensors(path, tensors):
     header, offset, blobs = {}, 0, []
     for name, t in tensors:
-        b = t.detach().cpu().contiguous().numpy().tobytes()
+        b = tensor_bytes(t.detach().cpu().contiguous())
         header[name] = {"dtype": ST_DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
         offset += len(b)
         blobs.append(b)
@@ -479,13 +487,25 @@ def cmd_train(args):
                 result["token_files"][f"{side}_description"] = json.load(f)
     model.fused = False
     if held_tokens is not None and len(held_tokens) > seq + 1:
-        loss, count = heldout_loss(model, held_tokens, seq, args.batch, device, autocast)
+        if bf16:
+            loss, count = heldout_loss(model, held_tokens, seq, args.batch, device, autocast)
+            result["heldout_bf16_autocast"] = {"loss": loss, "perplexity": math.exp(loss), "tokens": count}
+            log(f"held-out loss {loss:.4f}, perplexity {math.exp(loss):.2f} (bf16 autocast, as trained)")
+    # what ships: the weights rounded to fp16, here computed in float32 as OrtZo's fp32 graph computes them (no TF32)
+    if device.startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.to(torch.float16).to(p.dtype))
+    if held_tokens is not None and len(held_tokens) > seq + 1:
+        loss, count = heldout_loss(model, held_tokens, seq, args.batch, device, _null)
         result["heldout"] = {"loss": loss, "perplexity": math.exp(loss), "tokens": count,
-                             "precision": "bf16-autocast" if bf16 else "fp32"}
-        log(f"held-out loss {loss:.4f}, perplexity {math.exp(loss):.2f} over {count:,} tokens")
+                             "precision": "fp32 compute, fp16-rounded weights (the shipped checkpoint)",
+                             "windows": f"consecutive windows of {seq} tokens, every held-out token predicted once"}
+        log(f"held-out loss {loss:.4f}, perplexity {math.exp(loss):.2f} over {count:,} tokens (fp32, shipped fp16 weights)")
     model.cpu()
     shards = save_checkpoint(model, c, args.out, args.shard_mib, args.tokenizer if args.copy_tokenizer else None)
-    # the fp16 checkpoint is what ships: its held-out loss on the CPU in float32 is `perplexity`'s to report
     result["shards"] = [{"file": os.path.basename(s), "bytes": os.path.getsize(s)} for s in shards]
     result["seconds"] = round(time.time() - started, 1)
     result["log"] = log_lines

@@ -13,14 +13,18 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 here=tools/pretrain
-work=.pretrain
-tokenizer=$here/tokenizer               # committed: vocab.json + merges.txt (12,288 tokens)
+work=${PRETRAIN_WORK:-.pretrain}        # corpus, token files, checkpoint, ONNX (ignored by git)
+tokenizer=${PRETRAIN_TOKENIZER:-$here/tokenizer}   # committed: vocab.json + merges.txt (12,288 tokens)
 vocab=12288
 carry=$work/carry                       # what the device call carries (an ignored path, named in `carry`)
 carry_limit=$((60 * 1024 * 1024))       # under the 64 MiB a call carries, leaving room for the working tree
-# the device run: steps x batch x seq = 2000 x 64 x 512 = 65.5M tokens (about 3.2 epochs of the 20.3M-token corpus)
+# The device run: steps x batch x seq = 2000 x 64 x 512 = 65.5M tokens (about 3.2 epochs of the 20.3M-token corpus).
+# The PRETRAIN_* overrides exist for the dry run, which drives these same functions on the CPU with a tiny model.
 steps=${PRETRAIN_STEPS:-2000}
 time_limit=${PRETRAIN_TIME_LIMIT:-420}  # seconds for the whole train command; the step count shrinks to fit
+train_args=(--config "${PRETRAIN_CONFIG:-small}" --batch "${PRETRAIN_BATCH:-64}" --seq "${PRETRAIN_SEQ:-512}"
+            --lr "${PRETRAIN_LR:-2e-3}" --warmup "${PRETRAIN_WARMUP:-200}" --seed 0 --device "${PRETRAIN_DEVICE:-cuda}"
+            --precision "${PRETRAIN_PRECISION:-bf16}" --log-every "${PRETRAIN_LOG_EVERY:-100}")
 
 ortzo_cmd() {
   if [ -n "${ORTZO:-}" ]; then read -r -a cli <<< "$ORTZO"; "${cli[@]}" "$@"; return; fi
@@ -32,9 +36,9 @@ ortzo_cmd() {
 python_cmd() {
   if [ -n "${PYTHON:-}" ]; then "$PYTHON" "$@"; return; fi
   for py in python3 /usr/bin/python3; do
-    if command -v "$py" > /dev/null && "$py" -c "import torch, onnx" 2> /dev/null; then "$py" "$@"; return; fi
+    if command -v "$py" > /dev/null && "$py" -c "import torch" 2> /dev/null; then "$py" "$@"; return; fi
   done
-  echo "no python3 with torch and onnx (Debian: apt-get install python3-torch python3-onnx)" >&2
+  echo "no python3 with torch (Debian: apt-get install python3-torch python3-onnx)" >&2
   return 2
 }
 
@@ -46,8 +50,12 @@ prepare() {
   fi
   ortzo_cmd make-model encode --tokenizer $tokenizer --corpus $work/corpus/train.jsonl --out $work/train.u16
   ortzo_cmd make-model encode --tokenizer $tokenizer --corpus $work/corpus/heldout.jsonl --out $work/heldout.u16
+  pack_carry
+}
+
+pack_carry() {
   rm -rf $carry && mkdir -p $carry
-  xz -T0 -6 -c $work/train.u16 > $carry/train.u16.xz
+  xz -T0 -"${PRETRAIN_XZ_LEVEL:-6}" -c $work/train.u16 > $carry/train.u16.xz
   cp $work/heldout.u16 $work/train.u16.json $work/heldout.u16.json $work/corpus/manifest.json $carry/
   local bytes; bytes=$(du -sb $carry | cut -f1)
   [ "$bytes" -le "$carry_limit" ] || { echo "$carry holds $bytes bytes, over the $carry_limit a call may carry" >&2; exit 2; }
@@ -71,27 +79,40 @@ device() {
   : "${OUT:?OUT must name the folder whose files come back}"
   local data; data="$(mktemp -d)"
   { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1 || echo "nvidia-smi: not here"
-    python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.is_available())" 2>&1
+    python_cmd -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.is_available())" 2>&1 || true
   } > "$OUT/env.txt"
   xz -dc $carry/train.u16.xz > "$data/train.u16"
   cp $carry/train.u16.json "$data/train.u16.json"
   cp $carry/heldout.u16 $carry/heldout.u16.json "$data/"
-  python3 $here/train.py train --tokens "$data/train.u16" --heldout "$data/heldout.u16" --tokenizer $tokenizer \
-    --out "$OUT" --config small --steps "$steps" --batch 64 --seq 512 --lr 2e-3 --warmup 200 --seed 0 \
-    --time-limit "$time_limit" --device cuda --precision bf16 --no-copy-tokenizer 2>&1 | tee -a "$OUT/env.txt" | tail -n 40
+  python_cmd $here/train.py train --tokens "$data/train.u16" --heldout "$data/heldout.u16" --tokenizer "$tokenizer" \
+    --out "$OUT" --steps "$steps" --time-limit "$time_limit" "${train_args[@]}" --no-copy-tokenizer 2>&1 \
+    | tee -a "$OUT/env.txt" | tail -n 40
   rm -rf "$data"
   ls -la "$OUT"
+  local n; n=$(find "$OUT" -type f | wc -l)
+  [ "$n" -le 8 ] || { echo "$OUT holds $n files; at most 8 come back" >&2; exit 2; }
 }
 
 # ---- here, after the device call ----------------------------------------------------------------------------------
 finish() {
   local files="${1:?files_at of the device call}" name="${2:-ortzo-llama-22m}"
-  local ckpt=$work/checkpoint onnx=$work/onnx model=models/$name
+  local ckpt=$work/checkpoint onnx=$work/onnx model=${PRETRAIN_MODELS:-models}/$name
   rm -rf $ckpt && mkdir -p $ckpt
   cp "$files"/model-*.safetensors "$files"/model.safetensors.index.json "$files"/config.json "$files"/train.json $ckpt/
-  cp $tokenizer/vocab.json $tokenizer/merges.txt $ckpt/
+  cp "$tokenizer"/vocab.json "$tokenizer"/merges.txt $ckpt/
   python_cmd $here/train.py export --checkpoint $ckpt --out $onnx --overwrite
   ortzo_cmd import $onnx --out "$model"
+  # torch's exporter merges initializers of equal value: norm weights still at exactly 1 (an untrained or barely
+  # trained checkpoint) would become one shared input, which OrtZo would then train as one tensor
+  python3 - "$model/ortzo.json" "$ckpt/train.json" <<'PY'
+import json, math, sys
+manifest, run = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+imported = sum(math.prod(w["shape"]) for w in manifest["weight_inputs"])
+if imported != run["parameters"]:
+    sys.exit(f"error: the import holds {imported:,} parameters, the checkpoint {run['parameters']:,}: the exporter "
+             "merged equal tensors (untrained norm weights?)")
+print(f"imported {imported:,} parameters, as trained")
+PY
   cp $ckpt/train.json "$model/pretrain-run.json"
   cp $work/corpus/manifest.json "$model/pretrain-corpus.json"
   ortzo_cmd generate --model "$model" --prompt "The" --max-new-tokens 60 --temperature 0.8 --top-p 0.95 --seed 0 | tee "$model/sample.txt"
@@ -99,19 +120,24 @@ finish() {
 }
 
 # ---- here: the whole chain on a tiny configuration ----------------------------------------------------------------
+# The same prepare (packing), device and finish functions on the CPU: a slice of the task data's training splits (no
+# download), a 512-token BPE, a 2-layer model, a few steps; everything under $OUT.
 dry_run() {
   local out="${OUT:-$(mktemp -d)}"
   mkdir -p "$out"
-  # a slice of the task data's training splits (no download), a 512-token BPE, a 2-layer model, a few steps
-  python3 $here/make_corpus.py --out "$out/corpus" --sources tasks --max-words "${DRY_WORDS:-30000}" > "$out/corpus.log"
-  ortzo_cmd make-model bpe --corpus "$out/corpus/train.jsonl" --vocab 512 --out "$out/tokenizer"
-  ortzo_cmd make-model encode --tokenizer "$out/tokenizer" --corpus "$out/corpus/train.jsonl" --out "$out/train.u16"
-  ortzo_cmd make-model encode --tokenizer "$out/tokenizer" --corpus "$out/corpus/heldout.jsonl" --out "$out/heldout.u16"
-  python_cmd $here/train.py train --tokens "$out/train.u16" --heldout "$out/heldout.u16" --tokenizer "$out/tokenizer" \
-    --out "$out/checkpoint" --config tiny --steps "${DRY_STEPS:-40}" --batch 8 --seq 64 --lr 1e-2 --warmup 5 --log-every 10 \
-    --device cpu --time-limit 600 --calibrate-at 10
-  python_cmd $here/train.py export --checkpoint "$out/checkpoint" --out "$out/onnx" --overwrite
-  ortzo_cmd import "$out/onnx" --out "$out/model"
+  out="$(cd "$out" && pwd)"
+  work="$out/work"; carry=$work/carry; tokenizer="$out/tokenizer"
+  steps=${DRY_STEPS:-40}; time_limit=600
+  train_args=(--config tiny --batch 8 --seq 64 --lr 1e-2 --warmup 5 --seed 0 --device cpu --precision fp32 --log-every 10
+              --calibrate-at 10)
+  python3 $here/make_corpus.py --out $work/corpus --sources tasks --max-words "${DRY_WORDS:-30000}" > "$out/corpus.log"
+  ortzo_cmd make-model bpe --corpus $work/corpus/train.jsonl --vocab 512 --out "$tokenizer"
+  ortzo_cmd make-model encode --tokenizer "$tokenizer" --corpus $work/corpus/train.jsonl --out $work/train.u16
+  ortzo_cmd make-model encode --tokenizer "$tokenizer" --corpus $work/corpus/heldout.jsonl --out $work/heldout.u16
+  PRETRAIN_XZ_LEVEL=0 pack_carry
+  mkdir -p "$out/device"
+  OUT="$out/device" device
+  PRETRAIN_MODELS="$out" finish "$out/device" model
   echo "dry run: results in $out"
 }
 

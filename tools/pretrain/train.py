@@ -394,8 +394,9 @@ def cmd_train(args):
     fused_available = hasattr(F, "scaled_dot_product_attention")
     bf16 = device.startswith("cuda") and args.precision in ("auto", "bf16")
     if device.startswith("cuda"):
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
+        # the check below compares in true float32; training may use TF32
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
 
     def autocast():
         if bf16:
@@ -413,6 +414,9 @@ def cmd_train(args):
     if attention_check > 1e-3 * max(1.0, float(plain.abs().max())):
         raise SystemExit(f"error: fused and plain attention differ by {attention_check}")
 
+    if device.startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt_kwargs = {"fused": True} if device.startswith("cuda") and "fused" in torch.optim.AdamW.__init__.__code__.co_varnames else {}

@@ -11,8 +11,9 @@ using OrtZo.Tools;
 namespace OrtZo.Tests.Pretrain;
 
 /// <summary>
-/// tools/pretrain/run.sh --dry-run, the pretraining chain on a tiny configuration: a corpus slice of the task data's
-/// training splits → a byte-level BPE → token files → a few PyTorch steps → ONNX through tools/export → `ortzo import`.
+/// tools/pretrain/run.sh --dry-run, the pretraining chain on a tiny configuration through the script's own packing,
+/// device and finish phases: a corpus slice of the task data's training splits → a byte-level BPE → token files → the
+/// carried archive → a few PyTorch steps → fp16 shards → ONNX through tools/export → `ortzo import` → a sample.
 /// Then the imported model's scores are checked against the PyTorch checkpoint's own (float64 log-softmax of the same
 /// token rows), the token file against the corpus it encodes, and the corpus builder for determinism and for keeping
 /// dev and test text out. Needs a python3 with torch and onnx (Debian: python3-torch, python3-onnx; .ci/run installs
@@ -39,7 +40,11 @@ public class PretrainDryRunTests
         Assert.That(code, Is.Zero, log);
 
         // Training moved: the loss fell from about ln(512) and the held-out perplexity is below the vocabulary size.
-        var run = JsonNode.Parse(File.ReadAllText(Path.Combine(output.Path, "checkpoint", "train.json")))!;
+        // What the device phase leaves in $OUT is what would come back from the GPU machine: at most 8 files of 16 MiB.
+        string[] returned = Directory.GetFiles(Path.Combine(output.Path, "device"));
+        Assert.That(returned, Has.Length.InRange(5, 8));
+        Assert.That(returned.Select(f => new FileInfo(f).Length), Has.All.LessThanOrEqualTo(16L << 20));
+        var run = JsonNode.Parse(File.ReadAllText(Path.Combine(output.Path, "device", "train.json")))!;
         var losses = run["losses"]!.AsArray().Select(l => l!["loss"]!.GetValue<double>()).ToArray();
         Assert.That(losses[0], Is.EqualTo(Math.Log(512)).Within(0.3), "an untrained model predicts about uniformly");
         Assert.That(losses[^1], Is.LessThan(losses[0] - 0.5), log);
@@ -58,7 +63,7 @@ public class PretrainDryRunTests
                 rows.Add(new JsonObject { ["ids"] = new JsonArray([.. e.Rows[c].Select(i => (JsonNode)i)]), ["scored_from"] = e.ScoredSpan(c).Start });
         File.WriteAllText(Path.Combine(output.Path, "rows.json"), rows.ToJsonString());
         (code, log) = Run(python, [Path.Combine(TestPaths.RepoRoot, "tools", "pretrain", "train.py"), "score",
-            "--checkpoint", Path.Combine(output.Path, "checkpoint"), "--rows", Path.Combine(output.Path, "rows.json"),
+            "--checkpoint", Path.Combine(output.Path, "work", "checkpoint"), "--rows", Path.Combine(output.Path, "rows.json"),
             "--out", Path.Combine(output.Path, "torch.json")], new());
         Assert.That(code, Is.Zero, log);
         var torch = JsonNode.Parse(File.ReadAllText(Path.Combine(output.Path, "torch.json")))!.AsArray();
@@ -79,11 +84,11 @@ public class PretrainDryRunTests
         Assert.That(worst, Is.LessThan(2e-4), "OrtZo's candidate log-probabilities against PyTorch's");
 
         // The token file is the corpus: its documents, split at <|endoftext|>, decode to the corpus texts.
-        byte[] bytes = File.ReadAllBytes(Path.Combine(output.Path, "train.u16"));
+        byte[] bytes = File.ReadAllBytes(Path.Combine(output.Path, "work", "train.u16"));
         var ids = new int[bytes.Length / 2];
         for (int i = 0; i < ids.Length; i++) ids[i] = bytes[2 * i] | (bytes[2 * i + 1] << 8);
         int eos = folder.Manifest.Tokenizer.EosId!.Value;
-        var docs = PretrainCorpus.ReadDocuments(Path.Combine(output.Path, "corpus", "train.jsonl")).ToList();
+        var docs = PretrainCorpus.ReadDocuments(Path.Combine(output.Path, "work", "corpus", "train.jsonl")).ToList();
         Assert.That(ids[^1], Is.EqualTo(eos));
         Assert.That(ids.Count(i => i == eos), Is.EqualTo(docs.Count));
         int start = 0, d = 0;

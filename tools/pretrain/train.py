@@ -440,6 +440,7 @@ def cmd_train(args):
         f"{steps} steps x {args.batch} x {seq} = {steps * args.batch * seq:,} tokens "
         f"({steps * args.batch * seq / len(train_tokens):.2f} epochs)")
     train_started = time.time()
+    measured_from = (0, train_started)
     step = 0
     while step < steps:
         lr = lr_at(step, steps, args.lr, args.warmup)
@@ -460,16 +461,21 @@ def cmd_train(args):
             value = float(loss)
             losses.append({"step": step, "loss": round(value, 4), "lr": lr, "grad_norm": round(float(norm), 3)})
             log(f"step {step}/{steps} loss {value:.4f} lr {lr:.2e} grad-norm {float(norm):.2f}")
-        if step == args.calibrate_at and args.time_limit:
-            # one look at the speed, still inside the warm-up: shorten the run (and its schedule) to fit the time limit
+        if args.time_limit and step in (args.calibrate_at // 5, args.calibrate_at):
             if device.startswith("cuda"):
                 torch.cuda.synchronize()
-            per_step = (time.time() - train_started) / step
+            if step == args.calibrate_at // 5:
+                # the first steps carry CUDA's start-up (kernel loading, allocator): measure from here
+                measured_from = (step, time.time())
+                continue
+            # one look at the speed, still inside the warm-up: shorten the run (and its schedule) to fit the time limit
+            per_step = (time.time() - measured_from[1]) / (step - measured_from[0])
             fit = int((args.time_limit - (time.time() - started) - 30) / per_step) + step
             if fit < steps:
+                shortened = max(fit, step + 1)
                 log(f"{per_step * 1000:.0f} ms/step: {steps} steps would pass the {args.time_limit} s limit; "
-                    f"training {fit} steps instead")
-                steps = max(fit, step + 1)
+                    f"training {shortened} steps instead")
+                steps = shortened
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     train_seconds = time.time() - train_started

@@ -88,6 +88,9 @@ device() {
     --out "$OUT" --steps "$steps" --time-limit "$time_limit" "${train_args[@]}" --no-copy-tokenizer 2>&1 \
     | tee -a "$OUT/env.txt" | tail -n 40
   rm -rf "$data"
+  # the checkpoint is laid out as a Hugging Face Llama folder; where transformers is installed, check that it loads
+  python_cmd $here/train.py hf-check --checkpoint "$OUT" >> "$OUT/env.txt" 2>&1 || echo "hf-check failed (see env.txt)" | tee -a "$OUT/env.txt"
+  tail -n 1 "$OUT/env.txt"
   ls -la "$OUT"
   local n; n=$(find "$OUT" -type f | wc -l)
   [ "$n" -le 8 ] || { echo "$OUT holds $n files; at most 8 come back" >&2; exit 2; }

@@ -9,6 +9,7 @@ pipeline for `ortzo import`. Plain PyTorch (no transformers); runs with torch 1.
     train.py export --checkpoint DIR --out DIR [--dtype fp32|fp16]    # ONNX for `ortzo import` (tools/export)
     train.py score  --checkpoint DIR --rows rows.json --out scores.json   # float64 log-probs of given token rows
     train.py perplexity --checkpoint DIR --tokens heldout.u16 [--seq T]
+    train.py hf-check --checkpoint DIR                 # transformers' LlamaForCausalLM gives the same logits
 
 A checkpoint folder is a Hugging Face Llama folder: config.json (LlamaConfig), the weights as fp16 safetensors
 shards of at most --shard-mib MiB with model.safetensors.index.json, the tokenizer (vocab.json + merges.txt), and
@@ -589,6 +590,30 @@ def cmd_perplexity(args):
     return 0
 
 
+def cmd_hf_check(args):
+    """Loads the checkpoint with transformers' LlamaForCausalLM (when transformers is installed) and compares its
+    float32 logits with this file's model on random tokens: the folder is meant to be a Hugging Face checkpoint too."""
+    try:
+        import transformers
+    except ImportError:
+        print(json.dumps({"hf_check": "skipped", "reason": "transformers is not installed"}))
+        return 0
+    model, c = load_checkpoint(args.checkpoint)
+    try:
+        hf = transformers.LlamaForCausalLM.from_pretrained(args.checkpoint, dtype=torch.float32).eval()
+    except TypeError:   # transformers before 4.56 names it torch_dtype
+        hf = transformers.LlamaForCausalLM.from_pretrained(args.checkpoint, torch_dtype=torch.float32).eval()
+    ids = torch.randint(0, c.vocab_size, (2, 48), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        ours = model(ids).logits
+        theirs = hf(input_ids=ids).logits
+    diff = float((ours - theirs).abs().max())
+    result = {"hf_check": "ok" if diff <= 1e-3 * max(1.0, float(ours.abs().max())) else "MISMATCH",
+              "max_abs_diff": diff, "transformers": transformers.__version__}
+    print(json.dumps(result))
+    return 0 if result["hf_check"] == "ok" else 1
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -631,8 +656,10 @@ def main(argv=None):
     q.add_argument("--tokens", required=True)
     q.add_argument("--seq", type=int, default=512)
     q.add_argument("--batch", type=int, default=8)
+    h = sub.add_parser("hf-check")
+    h.add_argument("--checkpoint", required=True)
     args = p.parse_args(argv)
-    return {"train": cmd_train, "export": cmd_export, "score": cmd_score, "perplexity": cmd_perplexity}[args.command](args)
+    return {"hf-check": cmd_hf_check, "train": cmd_train, "export": cmd_export, "score": cmd_score, "perplexity": cmd_perplexity}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -53,6 +53,14 @@ internal static class PretrainCorpus
     /// <see cref="ByteBpeTrainer.EndOfText"/> as its end-of-text id, as the importer will read it.</summary>
     public static (TextTokenizer Tokenizer, int EndOfText) OpenTokenizer(string folder)
     {
+        foreach (string name in new[] { TextTokenizer.VocabFileName, TextTokenizer.MergesFileName })
+        {
+            if (!File.Exists(Path.Combine(folder, name)))
+            {
+                throw OptionErrors.Fail(OptionError.Unusable, "--tokenizer",
+                    $"{folder}: no {name}; expected the folder `ortzo make-model bpe --out` wrote (vocab.json and merges.txt)");
+            }
+        }
         using var vocab = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(folder, TextTokenizer.VocabFileName)));
         if (!vocab.RootElement.TryGetProperty(ByteBpeTrainer.EndOfText, out JsonElement eos))
         {

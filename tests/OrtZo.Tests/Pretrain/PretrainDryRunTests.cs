@@ -145,6 +145,39 @@ public class PretrainDryRunTests
         Assert.That(held.Where(h => lines.Contains(Key(h))).Take(3), Is.Empty);
     }
 
+    [Test]
+    public void EncodingWithAFolderThatHoldsNoTokenizerNamesTheOption()
+    {
+        using var folder = new OrtZo.Tests.Onnx.TempFolder("pretrain-notok");
+        File.WriteAllText(folder.File("c.jsonl"), "{\"text\": \"hello\"}\n");
+        var e = Assert.Throws<OrtZoException>(() => PretrainCorpus.Encode(folder.Path, [folder.File("c.jsonl")], folder.File("t.u16")))!;
+        Assert.That(e.Subject, Is.EqualTo("--tokenizer"));
+        Assert.That(e.Message, Does.Contain("vocab.json"));
+        Assert.That(File.Exists(folder.File("t.u16")), Is.False);
+    }
+
+    [Test]
+    public void EncodedIdsAreTheTokenizersFollowedByEndOfTextAndTheDescriptionCountsThem()
+    {
+        using var folder = new OrtZo.Tests.Onnx.TempFolder("pretrain-encode");
+        string[] texts = ["the cat sat on the mat", "the dog sat", "a cat and a dog\nsat on the mat"];
+        ByteBpeTrainer.Train(texts, 270).WriteTo(folder.Path);
+        File.WriteAllLines(folder.File("c.jsonl"), texts.Select(t => new JsonObject { ["source"] = "x", ["text"] = t }.ToJsonString()));
+        var summary = PretrainCorpus.Encode(folder.Path, [folder.File("c.jsonl")], folder.File("t.u16"));
+        (TextTokenizer tokenizer, int eos) = PretrainCorpus.OpenTokenizer(folder.Path);
+        int[] expected = [.. texts.SelectMany(t => tokenizer.EncodeNoSpecial(t).Append(eos))];
+        byte[] bytes = File.ReadAllBytes(folder.File("t.u16"));
+        int[] actual = [.. Enumerable.Range(0, bytes.Length / 2).Select(i => bytes[2 * i] | (bytes[2 * i + 1] << 8))];
+        Assert.That(actual, Is.EqualTo(expected));
+        Assert.That(eos, Is.EqualTo(269));
+        Assert.That(summary.Tokens, Is.EqualTo(expected.Length));
+        Assert.That(summary.Documents, Is.EqualTo(3));
+        var described = JsonNode.Parse(File.ReadAllText(folder.File("t.u16.json")))!;
+        Assert.That(described["tokens"]!.GetValue<long>(), Is.EqualTo(expected.Length));
+        Assert.That(described["sha256"]!.GetValue<string>(),
+            Is.EqualTo(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes))));
+    }
+
     private static string Key(string text) => string.Join(' ', text.ToLowerInvariant().Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
 
     /// <summary>The first of $ORTZO_PYTHON, python3, /usr/bin/python3 that imports torch and onnx.</summary>

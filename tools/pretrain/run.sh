@@ -119,7 +119,8 @@ PY
   cp $ckpt/train.json "$model/pretrain-run.json"
   cp $work/corpus/manifest.json "$model/pretrain-corpus.json"
   ortzo_cmd generate --model "$model" --prompt "The" --max-new-tokens 60 --temperature 0.8 --top-p 0.95 --seed 0 | tee "$model/sample.txt"
-  echo "model folder: $model (write its README from pretrain-run.json, pretrain-corpus.json and sample.txt; the held-out perplexity is train.json's heldout)"
+  python3 $here/model_readme.py "$model"
+  echo "model folder: $model (README.md written from pretrain-run.json, pretrain-corpus.json and sample.txt: read it, add what the tables show)"
 }
 
 # ---- here: the whole chain on a tiny configuration ----------------------------------------------------------------

@@ -51,6 +51,11 @@ public class PretrainDryRunTests
         Assert.That(run["heldout"]!["perplexity"]!.GetValue<double>(), Is.LessThan(512));
         Assert.That(run["steps"]!.GetValue<int>(), Is.EqualTo(40));
 
+        // The model folder's README states the run's own figures.
+        string readme = File.ReadAllText(Path.Combine(output.Path, "model", "README.md"));
+        Assert.That(readme, Does.Contain($"**{run["heldout"]!["perplexity"]!.GetValue<double>():F2}**"));
+        Assert.That(readme, Does.Contain($"{run["parameters"]!.GetValue<long>():N0} parameters"));
+
         // The imported model holds exactly the trained parameters and scores candidates as PyTorch does.
         string modelPath = Path.Combine(output.Path, "model");
         var folder = ModelFolder.Open(modelPath);

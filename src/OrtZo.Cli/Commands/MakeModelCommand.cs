@@ -19,6 +19,41 @@ internal static class MakeModelCommand
         var command = new Command("make-model", "Build the project's small models (test GPT, llama2.c conversion)");
         command.Subcommands.Add(TinyGpt());
         command.Subcommands.Add(Llama2c());
+        command.Subcommands.Add(Bpe());
+        command.Subcommands.Add(Encode());
+        return command;
+    }
+
+    private static Command Bpe()
+    {
+        var outDir = new Option<string>("--out") { Required = true, Description = "Folder for vocab.json and merges.txt" };
+        var corpus = new Option<string[]>("--corpus") { Required = true, Description = "Corpus files: .jsonl (its \"text\" fields) or text (its lines)", AllowMultipleArgumentsPerToken = true };
+        var vocab = new Option<int>("--vocab") { DefaultValueFactory = _ => 12288, Description = "Tokens in all: 256 bytes + merges + <|endoftext|>" };
+        var command = new Command("bpe", "Train a byte-level BPE (GPT-2 pre-tokenizer) on a corpus, deterministically") { outDir, corpus, vocab };
+        command.SetAction(result =>
+        {
+            var files = result.GetValue(corpus)!.Select(f => CommonOptions.ExistingFile(f, "--corpus")).ToArray();
+            var bpe = ByteBpeTrainer.Train(files.SelectMany(PretrainCorpus.ReadDocuments), result.GetValue(vocab));
+            bpe.WriteTo(result.GetValue(outDir)!);
+            Console.WriteLine($"{bpe.VocabSize} tokens ({bpe.FirstSpecialId - 256} merges, <|endoftext|> = {bpe.FirstSpecialId}) in {Path.GetFullPath(result.GetValue(outDir)!)}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Encode()
+    {
+        var tokenizer = new Option<string>("--tokenizer") { Required = true, Description = "Folder with vocab.json and merges.txt" };
+        var corpus = new Option<string[]>("--corpus") { Required = true, Description = "Corpus files: .jsonl (its \"text\" fields) or text (its lines)", AllowMultipleArgumentsPerToken = true };
+        var outFile = new Option<string>("--out") { Required = true, Description = "Token file (uint16, each document followed by <|endoftext|>); a .json description is written beside it" };
+        var command = new Command("encode", "Encode a corpus into the token file tools/pretrain/train.py reads") { tokenizer, corpus, outFile };
+        command.SetAction(result =>
+        {
+            var files = result.GetValue(corpus)!.Select(f => CommonOptions.ExistingFile(f, "--corpus")).ToArray();
+            var summary = PretrainCorpus.Encode(result.GetValue(tokenizer)!, files, result.GetValue(outFile)!);
+            Console.WriteLine($"{summary.Tokens:N0} tokens, {summary.Documents:N0} documents, {summary.UnusedTokenIds:N0} of {summary.VocabSize:N0} ids unused; sha256 {summary.Sha256}");
+            return 0;
+        });
         return command;
     }
 

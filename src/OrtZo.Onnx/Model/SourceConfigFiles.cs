@@ -32,6 +32,10 @@ internal sealed class SourceConfigFiles
 
     public string Directory { get; }
 
+    /// <summary>The parsed root of one of the files, or null when it is absent.</summary>
+    public JsonElement? Element(string file) =>
+        _files.TryGetValue(file, out var root) && root.ValueKind == JsonValueKind.Object ? root : null;
+
     public string? String(string file, string property) =>
         _files.TryGetValue(file, out var root) && root.ValueKind == JsonValueKind.Object
         && root.TryGetProperty(property, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;

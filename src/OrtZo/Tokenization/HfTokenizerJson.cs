@@ -6,36 +6,45 @@ using OrtZo.Onnx.Model;
 
 namespace OrtZo.Tokenization;
 
+/// <summary>One entry of tokenizer.json's added_tokens: matched in the raw text before anything else runs.</summary>
+/// <param name="LeftStrip">lstrip: the match takes the whitespace before it.</param>
+/// <param name="RightStrip">rstrip: the match takes the whitespace after it.</param>
+internal sealed record AddedToken(string Content, int Id, bool LeftStrip, bool RightStrip);
+
 /// <summary>
-/// A tokenizer built from a Hugging Face tokenizer.json: the library tokenizer, its size and its added tokens.
-/// With <paramref name="SplitsAddedTokens"/> the added tokens are matched here and each text segment between them is
-/// encoded on its own, as Hugging Face normalizes each segment (a SentencePiece-style "▁" goes in front of every
-/// segment, not only the text's start); otherwise the library's pre-tokenizer matches them.
+/// A tokenizer built from a Hugging Face tokenizer.json. As Hugging Face does, the added tokens are matched in the
+/// text first (leftmost-longest, with their lstrip/rstrip), and each text segment between them is normalized,
+/// pre-tokenized and encoded on its own by <paramref name="EncodeSegment"/> (its second argument: whether the
+/// segment starts the text). <paramref name="Inner"/> is the library tokenizer that decodes.
 /// </summary>
-internal sealed record HfTokenizer(Tokenizer Inner, int VocabSize, IReadOnlyDictionary<string, int> AddedTokens, string Description, bool SplitsAddedTokens)
+internal sealed record HfTokenizer(Tokenizer Inner, int VocabSize, IReadOnlyList<AddedToken> AddedTokens, string Description,
+    Action<string, bool, List<int>> EncodeSegment)
 {
-    private readonly string[] _byLength = AddedTokens.Keys.OrderByDescending(t => t.Length).ThenBy(t => t, StringComparer.Ordinal).ToArray();
+    private readonly AddedToken[] _byLength = AddedTokens.Where(t => t.Content.Length > 0)
+        .OrderByDescending(t => t.Content.Length).ThenBy(t => t.Content, StringComparer.Ordinal).ToArray();
 
     public int[] Encode(string text)
     {
-        if (!SplitsAddedTokens || _byLength.Length == 0) return [.. Inner.EncodeToIds(text)];
         var ids = new List<int>();
         int start = 0, at = 0;
         while (at < text.Length)
         {
-            // Leftmost-longest, as Hugging Face's added-vocabulary matcher.
-            string? token = _byLength.FirstOrDefault(t => t.Length > 0 && string.CompareOrdinal(text, at, t, 0, t.Length) == 0);
+            var token = Array.Find(_byLength, t => string.CompareOrdinal(text, at, t.Content, 0, t.Content.Length) == 0);
             if (token is null)
             {
                 at++;
                 continue;
             }
-            if (at > start) ids.AddRange(Inner.EncodeToIds(text[start..at]));
-            ids.Add(AddedTokens[token]);
-            at += token.Length;
-            start = at;
+            int segmentEnd = at, next = at + token.Content.Length;
+            if (token.LeftStrip)
+                while (segmentEnd > start && char.IsWhiteSpace(text[segmentEnd - 1])) segmentEnd--;
+            if (token.RightStrip)
+                while (next < text.Length && char.IsWhiteSpace(text[next])) next++;
+            if (segmentEnd > start) EncodeSegment(text[start..segmentEnd], start == 0, ids);
+            ids.Add(token.Id);
+            at = start = next;
         }
-        if (start < text.Length) ids.AddRange(Inner.EncodeToIds(text[start..]));
+        if (start < text.Length) EncodeSegment(text[start..], start == 0, ids);
         return [.. ids];
     }
 }
@@ -84,7 +93,7 @@ internal static class HfTokenizerJson
             var vocab = ReadVocab(path, model);
             var merges = ReadMerges(path, model);
             var added = ReadAddedTokens(path, root);
-            int vocabSize = Math.Max(vocab.Values.Max(), added.Count == 0 ? 0 : added.Values.Max()) + 1;
+            int vocabSize = Math.Max(vocab.Values.Max(), added.Count == 0 ? 0 : added.Max(t => t.Id)) + 1;
             var pre = root.TryGetProperty("pre_tokenizer", out var p) ? p : default;
             var normalizer = root.TryGetProperty("normalizer", out var n) ? n : default;
             var decoder = root.TryGetProperty("decoder", out var d) ? d : default;
@@ -96,7 +105,7 @@ internal static class HfTokenizerJson
         }
     }
 
-    private static HfTokenizer ByteLevel(string path, Dictionary<string, int> vocab, List<string> merges, Dictionary<string, int> added,
+    private static HfTokenizer ByteLevel(string path, Dictionary<string, int> vocab, List<string> merges, List<AddedToken> added,
         JsonElement pre, JsonElement normalizer, int vocabSize)
     {
         // ByteLevel alone splits with GPT-2's regex (use_regex defaults to true); after a Split it only maps bytes.
@@ -146,11 +155,17 @@ internal static class HfTokenizerJson
             {
                 Merges = merges,
                 ByteLevel = true,
-                SpecialTokens = added,
-                PreTokenizer = new RegexPreTokenizer(compiled, added.Count == 0 ? null : added),
-                Normalizer = nfc || prefixSpace ? new HfNormalizer(nfc, prefixSpace) : null,
+                SpecialTokens = added.ToDictionary(t => t.Content, t => t.Id),
+                PreTokenizer = new RegexPreTokenizer(compiled, null),
             });
-            return new HfTokenizer(bpe, vocabSize, added, pattern == Gpt2Pattern ? "byte-level BPE, GPT-2 split" : "byte-level BPE, regex split", SplitsAddedTokens: false);
+            return new HfTokenizer(bpe, vocabSize, added, pattern == Gpt2Pattern ? "byte-level BPE, GPT-2 split" : "byte-level BPE, regex split",
+                (segment, _, ids) =>
+                {
+                    string text = nfc ? segment.Normalize(NormalizationForm.FormC) : segment;
+                    // ByteLevel's add_prefix_space: a space in front unless the segment starts with whitespace.
+                    if (prefixSpace && !char.IsWhiteSpace(text[0])) text = " " + text;
+                    ids.AddRange(bpe.EncodeToIds(text));
+                });
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
@@ -159,65 +174,130 @@ internal static class HfTokenizerJson
     }
 
     private static HfTokenizer SentencePieceStyle(string path, JsonElement model, Dictionary<string, int> vocab, List<string> merges,
-        Dictionary<string, int> added, JsonElement pre, JsonElement normalizer, int vocabSize)
+        List<AddedToken> added, JsonElement pre, JsonElement normalizer, int vocabSize)
     {
-        bool dummyPrefix = DummyPrefix(path, pre, normalizer);
+        var prefix = DummyPrefix(path, pre, normalizer);
+        bool byteFallback = Bool(model, "byte_fallback") == true;
+        bool fuseUnknown = Bool(model, "fuse_unk") == true;
+        string? unk = Text(model, "unk_token");
+        int unkId = unk is not null && vocab.TryGetValue(unk, out int u) ? u : -1;
+        var byteIds = new int[256];
+        for (int b = 0; b < 256; b++)
+            byteIds[b] = vocab.TryGetValue($"<0x{b:X2}>", out int id) ? id : -1;
+        if (byteFallback && Array.IndexOf(byteIds, -1) is int gap and >= 0)
+            throw Refused(path, "model.vocab", $"byte_fallback is on but there is no <0x{gap:X2}> token");
+        if (!byteFallback && unkId < 0)
+            throw Refused(path, "model.unk_token", "neither byte_fallback nor an unknown token in the vocabulary: characters outside it could not be encoded");
+
+        Tokenizer bpe;
+        try
+        {
+            bpe = BpeTokenizer.Create(new BpeOptions(vocab) { Merges = merges, PreTokenizer = WholeText.Instance });
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            throw Refused(path, "model.merges", e.Message, e);
+        }
+        var decoder = SentencePieceDecoder(path, model, vocab, merges, added, vocabSize, byteFallback, unk, prefix != PrefixScheme.Never);
+
+        return new HfTokenizer(decoder, vocabSize, added, "SentencePiece-style BPE" + (byteFallback ? " with byte fallback" : ""), (segment, atStart, ids) =>
+        {
+            string text = segment.Replace(' ', Metaspace);
+            if (prefix == PrefixScheme.Always || (prefix == PrefixScheme.First && atStart)) text = Metaspace + text;
+            // Characters outside the vocabulary become byte tokens (or <unk>); no merge crosses them, so the runs of
+            // known characters between them are separate BPE words, exactly as in Hugging Face's BPE with byte_fallback.
+            int run = 0;
+            bool lastWasUnknown = false;
+            for (int i = 0; i < text.Length;)
+            {
+                int width = char.IsSurrogatePair(text, i) ? 2 : 1;
+                if (vocab.ContainsKey(text.Substring(i, width)))
+                {
+                    i += width;
+                    continue;
+                }
+                if (i > run) ids.AddRange(bpe.EncodeToIds(text[run..i]));
+                if (byteFallback)
+                {
+                    foreach (byte b in Encoding.UTF8.GetBytes(text.Substring(i, width))) ids.Add(byteIds[b]);
+                }
+                else if (!(fuseUnknown && lastWasUnknown && i == run))
+                {
+                    ids.Add(unkId);
+                }
+                lastWasUnknown = !byteFallback;
+                i += width;
+                run = i;
+            }
+            if (run < text.Length) ids.AddRange(bpe.EncodeToIds(text[run..]));
+        });
+    }
+
+    /// <summary>
+    /// The library's SentencePiece BPE over the same pieces, used to decode (it turns "▁" into spaces and byte
+    /// pieces into UTF-8): a SentencePiece model written in memory with every piece's type and its dummy-prefix flag.
+    /// </summary>
+    private static Tokenizer SentencePieceDecoder(string path, JsonElement model, Dictionary<string, int> vocab, List<string> merges,
+        List<AddedToken> added, int vocabSize, bool byteFallback, string? unk, bool dummyPrefix)
+    {
         var pieces = new string?[vocabSize];
         foreach (var (token, id) in vocab) pieces[id] = token;
-        foreach (var (token, id) in added) pieces[id] ??= token;
+        foreach (var token in added) pieces[token.Id] ??= token.Content;
         int missing = Array.IndexOf(pieces, null);
         if (missing >= 0)
             throw Refused(path, "model.vocab", $"no token has id {missing}; a SentencePiece-style vocabulary must number its pieces 0..{vocabSize - 1} without gaps");
-        // A merged piece ranks by its first merge; pieces no merge makes rank below all of them.
         var score = new Dictionary<string, float>(StringComparer.Ordinal);
         for (int rank = 0; rank < merges.Count; rank++)
         {
             int space = merges[rank].IndexOf(' ');
             score.TryAdd(string.Concat(merges[rank].AsSpan(0, space), merges[rank].AsSpan(space + 1)), -rank);
         }
-        string? unk = Text(model, "unk_token");
-        bool byteFallback = Bool(model, "byte_fallback") == true;
+        var addedContent = added.Select(t => t.Content).ToHashSet(StringComparer.Ordinal);
         var proto = new SentencePieceModelWriter();
         for (int id = 0; id < vocabSize; id++)
         {
             string piece = pieces[id]!;
             int kind = piece == unk ? SentencePieceModelWriter.Unknown
-                : added.ContainsKey(piece) ? SentencePieceModelWriter.Control
+                : addedContent.Contains(piece) ? SentencePieceModelWriter.Control
                 : byteFallback && IsByteToken(piece) ? SentencePieceModelWriter.Byte
                 : SentencePieceModelWriter.Normal;
             proto.AddPiece(piece, score.TryGetValue(piece, out var s) ? s : -(merges.Count + id), kind);
         }
-        int Id(string? token) => token is not null && vocab.TryGetValue(token, out int id) ? id : token is not null && added.TryGetValue(token, out id) ? id : -1;
+        int Id(string? token) => token is not null && vocab.TryGetValue(token, out int id) ? id : added.FirstOrDefault(t => t.Content == token)?.Id ?? -1;
         proto.SetTrainerSpec(vocabSize, byteFallback, unkId: Math.Max(Id(unk), 0), bosId: Id("<s>"), eosId: Id("</s>"));
         proto.SetNormalizerSpec(dummyPrefix);
         try
         {
             using var stream = new MemoryStream(proto.ToArray());
-            var tokenizer = SentencePieceTokenizer.Create(stream, addBeginningOfSentence: false, addEndOfSentence: false);
-            return new HfTokenizer(tokenizer, vocabSize, added, "SentencePiece-style BPE" + (byteFallback ? " with byte fallback" : ""), SplitsAddedTokens: true);
+            return SentencePieceTokenizer.Create(stream, addBeginningOfSentence: false, addEndOfSentence: false,
+                specialTokens: added.Count == 0 ? null : added.ToDictionary(t => t.Content, t => t.Id));
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException)
         {
-            throw Refused(path, "model", $"the SentencePiece BPE built from it was refused ({e.Message})", e);
+            throw Refused(path, "model", $"the SentencePiece decoder built from it was refused ({e.Message})", e);
         }
     }
+
+    private enum PrefixScheme { Never, First, Always }
 
     private static bool IsByteToken(string piece) =>
         piece.Length == 6 && piece.StartsWith("<0x", StringComparison.Ordinal) && piece[5] == '>' && Uri.IsHexDigit(piece[3]) && Uri.IsHexDigit(piece[4]);
 
     /// <summary>
-    /// Whether spaces become "▁" with one in front (Llama 2's Prepend("▁") + Replace(" ", "▁"), or a Metaspace
-    /// pre-tokenizer that prepends); refuses any other normalizer step.
+    /// How a "▁" goes in front: to every segment (Llama 2's Prepend("▁") normalizer, a Metaspace with
+    /// prepend_scheme "always" or add_prefix_space), to the text's first segment only (prepend_scheme "first"), or
+    /// never; refuses normalizer and pre-tokenizer steps other than these and Replace(" ", "▁").
     /// </summary>
-    private static bool DummyPrefix(string path, JsonElement pre, JsonElement normalizer)
+    private static PrefixScheme DummyPrefix(string path, JsonElement pre, JsonElement normalizer)
     {
-        bool replaces = false, prepends = false;
+        bool replaces = false;
+        var scheme = PrefixScheme.Never;
         foreach (var step in Flatten(normalizer, "normalizers"))
         {
             switch (Text(step, "type"))
             {
                 case "Prepend" when Text(step, "prepend") == Metaspace.ToString():
-                    prepends = true;
+                    scheme = PrefixScheme.Always;
                     break;
                 case "Replace" when step.TryGetProperty("pattern", out var pattern) && Text(pattern, "String") == " " && Text(step, "content") == Metaspace.ToString():
                     replaces = true;
@@ -235,11 +315,17 @@ internal static class HfTokenizerJson
             if (Bool(step, "split") == true)
                 throw Refused(path, "pre_tokenizer.split", "a Metaspace that splits at every space is not supported");
             replaces = true;
-            prepends |= Text(step, "prepend_scheme") is "always" or "first" || Bool(step, "add_prefix_space") == true;
+            scheme = Text(step, "prepend_scheme") switch
+            {
+                "always" => PrefixScheme.Always,
+                "first" => PrefixScheme.First,
+                "never" => PrefixScheme.Never,
+                _ => Bool(step, "add_prefix_space") == false ? PrefixScheme.Never : PrefixScheme.Always,
+            };
         }
         if (!replaces)
             throw Refused(path, "normalizer", "spaces are not turned into \"▁\" (no Replace(\" \", \"▁\") normalizer and no Metaspace pre-tokenizer)");
-        return prepends;
+        return scheme;
     }
 
     private static bool NormalizerIsNfc(string path, JsonElement normalizer)
@@ -316,9 +402,9 @@ internal static class HfTokenizerJson
         return result;
     }
 
-    private static Dictionary<string, int> ReadAddedTokens(string path, JsonElement root)
+    private static List<AddedToken> ReadAddedTokens(string path, JsonElement root)
     {
-        var result = new Dictionary<string, int>(StringComparer.Ordinal);
+        var result = new List<AddedToken>();
         if (!root.TryGetProperty("added_tokens", out var tokens) || tokens.ValueKind != JsonValueKind.Array) return result;
         int index = 0;
         foreach (var token in tokens.EnumerateArray())
@@ -326,7 +412,9 @@ internal static class HfTokenizerJson
             string? content = Text(token, "content");
             if (content is null || !token.TryGetProperty("id", out var id) || !id.TryGetInt32(out int value) || value < 0)
                 throw Refused(path, $"added_tokens[{index}]", "expected an object with a content string and a non-negative id");
-            result[content] = value;
+            if (Bool(token, "single_word") == true)
+                throw Refused(path, $"added_tokens[{index}].single_word", $"single-word matching of {JsonSerializer.Serialize(content)} is not supported");
+            result.Add(new AddedToken(content, value, Bool(token, "lstrip") == true, Bool(token, "rstrip") == true));
             index++;
         }
         return result;
@@ -345,15 +433,13 @@ internal static class HfTokenizerJson
         new(OrtZoErrorKind.InvalidModel, ModelFolderError.InvalidTokenizer, $"{path}: {field}: {why}", path, field,
             hint: "supported: byte-level BPE (GPT-2, Qwen2, Llama 3 splits) and SentencePiece-style BPE (Llama 2, Mistral) tokenizer.json; or give vocab.json + merges.txt or tokenizer.model", inner: inner);
 
-    /// <summary>NFC and ByteLevel's add_prefix_space (a space in front unless the text starts with whitespace).</summary>
-    private sealed class HfNormalizer(bool nfc, bool prefixSpace) : Normalizer
+    /// <summary>No split: Hugging Face's BPE with no pre-tokenizer takes the whole (normalized) segment as one word.</summary>
+    private sealed class WholeText : PreTokenizer
     {
-        public override string Normalize(string original)
-        {
-            string text = nfc ? original.Normalize(NormalizationForm.FormC) : original;
-            return prefixSpace && (text.Length == 0 || !char.IsWhiteSpace(text[0])) ? " " + text : text;
-        }
+        public static readonly WholeText Instance = new();
 
-        public override string Normalize(ReadOnlySpan<char> original) => Normalize(original.ToString());
+        public override IEnumerable<(int Offset, int Length)> PreTokenize(string text) => text.Length == 0 ? [] : [(0, text.Length)];
+
+        public override IEnumerable<(int Offset, int Length)> PreTokenize(ReadOnlySpan<char> text) => text.Length == 0 ? [] : [(0, text.Length)];
     }
 }

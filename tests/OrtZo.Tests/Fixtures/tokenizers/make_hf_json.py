@@ -17,8 +17,8 @@ QWEN2_PATTERN = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|
 LLAMA3_PATTERN = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
 
 
-def added(i, content, special=True):
-    return {"id": i, "content": content, "single_word": False, "lstrip": False, "rstrip": False,
+def added(i, content, special=True, rstrip=False):
+    return {"id": i, "content": content, "single_word": False, "lstrip": False, "rstrip": rstrip,
             "normalized": not special, "special": special}
 
 
@@ -80,7 +80,7 @@ def llama2():
     merges = [m for _, m in sorted(merges, key=lambda x: x[0])]
     tokenizer = {
         "version": "1.0", "truncation": None, "padding": None,
-        "added_tokens": [added(0, "<unk>"), added(1, "<s>"), added(2, "</s>")],
+        "added_tokens": [added(0, "<unk>"), added(1, "<s>"), added(2, "</s>", special=False, rstrip=True)],  # as Phi-3 has it
         "normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "\u2581"},
                                                           {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]},
         "pre_tokenizer": None,

@@ -117,6 +117,11 @@ internal static class CausalLmImporter
             throw OnnxErrors.Fail(OnnxError.Unsupported, path, "input 'use_cache_branch'",
                 "this is an Optimum merged decoder (two branches in an If node); import the plain decoder_model.onnx instead");
         string logits = FindLogits(graph, path);
+        // A convolution state (LFM2's past_conv.%d) has a fixed width: emptying it, as a key/value cache is emptied
+        // for a prompt without past, would not be the model's computation.
+        if (graph.Input.FirstOrDefault(i => i.Name.Contains("past_conv", StringComparison.OrdinalIgnoreCase)) is { } convState)
+            throw OnnxErrors.Fail(OnnxError.Unsupported, path, $"input '{convState.Name}'",
+                "is a convolution state cache (recurrent layers such as LFM2's), not a key/value cache; only attention caches can be emptied for a prompt without past");
 
         var removed = PastKeyValueRemoval.Apply(model, inputIds, path);
         var dropped = graph.Output.Where(o => o.Name != logits).Select(o => o.Name).ToList();

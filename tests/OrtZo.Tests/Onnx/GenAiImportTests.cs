@@ -54,6 +54,16 @@ public class GenAiImportTests
     }
 
     [Test]
+    public void ConvolutionStateCachesAreRefusedNamingTheInput()
+    {
+        using var folder = new TempFolder("genai-lfm2");
+        var e = Assert.Throws<OrtZoException>(() => ModelImport.Import(Fixture("tiny-random-lfm2-fp32"), folder.File("imported")));
+        TestContext.Out.WriteLine(e!.Message);
+        Assert.That(e.Message, Does.Contain("decoder.onnx").And.Contain("input 'past_conv.0'").And.Contain("convolution state"));
+        Assert.That(Directory.Exists(folder.File("imported")), Is.False, "nothing half-written");
+    }
+
+    [Test]
     public void LoraOnTheGroupQueryAttentionModelStartsBitForBitAtTheBase()
     {
         using var folder = new TempFolder("genai-lora");

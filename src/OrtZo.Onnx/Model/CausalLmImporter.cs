@@ -117,6 +117,11 @@ internal static class CausalLmImporter
             throw OnnxErrors.Fail(OnnxError.Unsupported, path, "input 'use_cache_branch'",
                 "this is an Optimum merged decoder (two branches in an If node); import the plain decoder_model.onnx instead");
         string logits = FindLogits(graph, path);
+        // A convolution state (LFM2's past_conv.%d) has a fixed width: emptying it, as a key/value cache is emptied
+        // for a prompt without past, would not be the model's computation.
+        if (graph.Input.FirstOrDefault(i => i.Name.Contains("past_conv", StringComparison.OrdinalIgnoreCase)) is { } convState)
+            throw OnnxErrors.Fail(OnnxError.Unsupported, path, $"input '{convState.Name}'",
+                "is a convolution state cache (recurrent layers such as LFM2's), not a key/value cache; only attention caches can be emptied for a prompt without past");
 
         var removed = PastKeyValueRemoval.Apply(model, inputIds, path);
         var dropped = graph.Output.Where(o => o.Name != logits).Select(o => o.Name).ToList();
@@ -128,6 +133,9 @@ internal static class CausalLmImporter
                     "is neither input_ids, attention_mask, position_ids nor a past key/value; the engine would not know what to feed");
         }
         var notes = new List<string>();
+        foreach (var name in new[] { inputIds, attentionMask, positionIds })
+            if (name is not null && WidenInt32Input(graph, name))
+                notes.Add($"input '{name}' is int32 in the source (ORT GenAI exports): the folder takes int64 and a Cast narrows it");
         int deadNodes = DeadNodeElimination.Apply(graph);
         if (deadNodes > 0) notes.Add($"removed {deadNodes} nodes that only fed dropped outputs");
 
@@ -302,6 +310,14 @@ internal static class CausalLmImporter
         if (File.Exists(full)) return full;
         if (!Directory.Exists(full))
             throw OnnxErrors.Fail(OnnxError.Unreadable, full, null, "no such file or folder; expected an .onnx file or a folder holding model.onnx");
+        if (new SourceConfigFiles(full).GenAiDecoderFile is { } decoder)
+        {
+            string named = Path.Combine(full, decoder);
+            if (!File.Exists(named))
+                throw OnnxErrors.Fail(OnnxError.Unreadable, Path.Combine(full, SourceConfigFiles.GenAiConfig), "model.decoder.filename",
+                    $"names '{decoder}', which is not in the folder");
+            return named;
+        }
         foreach (var name in ModelFileNames)
         {
             string candidate = Path.Combine(full, name);
@@ -337,6 +353,25 @@ internal static class CausalLmImporter
             ? candidates[0].Name
             : throw OnnxErrors.Fail(OnnxError.NotACausalLm, path, "graph outputs",
                 $"no output named 'logits' and {candidates.Count} float rank-3 outputs among [{string.Join(", ", graph.Output.Select(o => o.Name))}]; expected logits [batch, sequence, vocab]");
+    }
+
+    /// <summary>
+    /// Makes an int32 data input int64, as the engine feeds every id, mask and position: the input keeps its name and
+    /// its readers read a Cast back to int32 (ids and positions are far below 2³¹).
+    /// </summary>
+    private static bool WidenInt32Input(GraphProto graph, string name)
+    {
+        var input = graph.Input.First(i => i.Name == name);
+        if (input.Type?.TensorType?.ElemType != OnnxElementType.Int32) return false;
+        input.Type.TensorType.ElemType = OnnxElementType.Int64;
+        string narrowed = name + "_int32";
+        RenameReads(graph, name, narrowed);
+        var cast = new NodeProto { OpType = "Cast", Name = $"ortzo_int32/Cast({name})" };
+        cast.Input.Add(name);
+        cast.Output.Add(narrowed);
+        cast.Attribute.Add(GraphBuilder.Int("to", OnnxElementType.Int32));
+        graph.Node.Insert(0, cast);
+        return true;
     }
 
     /// <summary>Points every read of <paramref name="from"/> (subgraphs included) at <paramref name="to"/>.</summary>

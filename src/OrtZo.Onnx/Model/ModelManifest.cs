@@ -139,7 +139,7 @@ internal enum WeightRole
 /// <summary>How to build the tokenizer, chosen by the importer from the files present.</summary>
 internal sealed record TokenizerInfo
 {
-    /// <summary>"byte-bpe" (vocab.json + merges.txt) or "sentencepiece" (tokenizer.model).</summary>
+    /// <summary>"byte-bpe" (vocab.json + merges.txt), "sentencepiece" (tokenizer.model), "tokenizer-json" (tokenizer.json) or "none".</summary>
     public required string Kind { get; init; }
 
     /// <summary>Tokenizer files, relative to the folder.</summary>

@@ -4,8 +4,10 @@ namespace OrtZo.Onnx.Model;
 
 /// <summary>
 /// The Hugging Face JSON files that may sit beside an export (config.json, generation_config.json,
-/// tokenizer_config.json, special_tokens_map.json, vocab.json, tokenizer.json). Each is optional; a file that
-/// exists but is not valid JSON is an error naming it, because silently ignoring it would import wrong ids.
+/// tokenizer_config.json, special_tokens_map.json, vocab.json, tokenizer.json) and ORT GenAI's genai_config.json.
+/// Each is optional; a file that exists but is not valid JSON is an error naming it, because silently ignoring it
+/// would import wrong ids. A config.json value that is absent is read from genai_config.json's "model" object
+/// (model_type ← type, max_position_embeddings ← context_length, the token ids and vocab_size by their own names).
 /// </summary>
 internal sealed class SourceConfigFiles
 {
@@ -14,7 +16,7 @@ internal sealed class SourceConfigFiles
     public SourceConfigFiles(string directory)
     {
         Directory = directory;
-        foreach (var name in new[] { "config.json", "generation_config.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "tokenizer.json" })
+        foreach (var name in new[] { "config.json", "generation_config.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "tokenizer.json", GenAiConfig })
         {
             string path = Path.Combine(directory, name);
             if (!File.Exists(path)) continue;
@@ -30,19 +32,48 @@ internal sealed class SourceConfigFiles
         }
     }
 
+    public const string GenAiConfig = "genai_config.json";
+
     public string Directory { get; }
 
-    public string? String(string file, string property) =>
-        _files.TryGetValue(file, out var root) && root.ValueKind == JsonValueKind.Object
-        && root.TryGetProperty(property, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+    /// <summary>genai_config.json's model.decoder.filename: the graph a GenAI folder runs.</summary>
+    public string? GenAiDecoderFile =>
+        GenAiModel() is { } model && model.TryGetProperty("decoder", out var decoder) && decoder.ValueKind == JsonValueKind.Object
+        && decoder.TryGetProperty("filename", out var file) && file.ValueKind == JsonValueKind.String ? file.GetString() : null;
+
+    private JsonElement? GenAiModel() =>
+        _files.TryGetValue(GenAiConfig, out var root) && root.ValueKind == JsonValueKind.Object
+        && root.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.Object ? model : null;
+
+    /// <summary>Where a config.json property is looked for: config.json itself, then its genai_config.json counterpart.</summary>
+    private IEnumerable<(JsonElement Root, string Property)> Sources(string file, string property)
+    {
+        if (_files.TryGetValue(file, out var root) && root.ValueKind == JsonValueKind.Object) yield return (root, property);
+        if (file == "config.json" && GenAiModel() is { } model)
+            yield return (model, property switch { "model_type" => "type", "max_position_embeddings" => "context_length", _ => property });
+    }
+
+    /// <summary>The parsed root of one of the files, or null when it is absent.</summary>
+    public JsonElement? Element(string file) =>
+        _files.TryGetValue(file, out var root) && root.ValueKind == JsonValueKind.Object ? root : null;
+
+    public string? String(string file, string property)
+    {
+        foreach (var (root, name) in Sources(file, property))
+            if (root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String) return v.GetString();
+        return null;
+    }
 
     /// <summary>An integer property; for a list (generation configs may give several EOS ids) the first entry.</summary>
     public int? Int(string file, string property)
     {
-        if (!_files.TryGetValue(file, out var root) || root.ValueKind != JsonValueKind.Object || !root.TryGetProperty(property, out var v))
-            return null;
-        if (v.ValueKind == JsonValueKind.Array) v = v.EnumerateArray().FirstOrDefault();
-        return v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) ? i : null;
+        foreach (var (root, name) in Sources(file, property))
+        {
+            if (!root.TryGetProperty(name, out var v)) continue;
+            if (v.ValueKind == JsonValueKind.Array) v = v.EnumerateArray().FirstOrDefault();
+            if (v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i)) return i;
+        }
+        return null;
     }
 
     public bool? Bool(string file, string property) =>

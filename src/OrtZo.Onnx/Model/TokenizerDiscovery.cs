@@ -2,8 +2,11 @@ namespace OrtZo.Onnx.Model;
 
 /// <summary>
 /// Chooses the tokenizer files to copy beside an imported model and fills <see cref="TokenizerInfo"/>.
-/// Kind: "byte-bpe" with vocab.json + merges.txt, "sentencepiece" with tokenizer.model, "tokenizer-json" with
-/// only tokenizer.json, "none" without any. Special ids, first found wins: <see cref="ImportOptions"/>,
+/// Kind: "sentencepiece" with tokenizer.model, else "tokenizer-json" with tokenizer.json (it carries the
+/// pre-tokenizer, which vocab.json + merges.txt do not: Qwen2 and Llama 3 split text unlike GPT-2), else "byte-bpe"
+/// with vocab.json + merges.txt, "none" without any. BOS is added when tokenizer_config.json's add_bos_token says
+/// so, else when tokenizer.json's post-processor template starts with the BOS token (Llama 3), else for
+/// SentencePiece. Special ids, first found wins: <see cref="ImportOptions"/>,
 /// generation_config.json, config.json (*_token_id), then the token texts of tokenizer_config.json and
 /// special_tokens_map.json looked up in vocab.json / tokenizer.json.
 /// </summary>
@@ -38,9 +41,9 @@ internal static class TokenizerDiscovery
         }
 
         var present = KnownFiles.Where(f => File.Exists(Path.Combine(config.Directory, f))).ToList();
-        string kind = present.Contains("vocab.json") && present.Contains("merges.txt") ? "byte-bpe"
-            : present.Contains("tokenizer.model") ? "sentencepiece"
+        string kind = present.Contains("tokenizer.model") ? "sentencepiece"
             : present.Contains("tokenizer.json") ? "tokenizer-json"
+            : present.Contains("vocab.json") && present.Contains("merges.txt") ? "byte-bpe"
             : "none";
         int? Id(string numeric, string text) =>
             config.Int("generation_config.json", numeric) ?? config.Int("config.json", numeric)
@@ -54,11 +57,29 @@ internal static class TokenizerDiscovery
             EosId = options.EosId ?? Id("eos_token_id", "eos_token"),
             PadId = options.PadId ?? Id("pad_token_id", "pad_token"),
             UnkId = Lookup(config, config.TokenText("tokenizer_config.json", "unk_token") ?? config.TokenText("special_tokens_map.json", "unk_token")),
-            AddBos = config.Bool("tokenizer_config.json", "add_bos_token") ?? kind == "sentencepiece",
+            AddBos = config.Bool("tokenizer_config.json", "add_bos_token")
+                ?? (kind == "tokenizer-json" ? TemplateStartsWith(config, config.TokenText("tokenizer_config.json", "bos_token")) : kind == "sentencepiece"),
             AddEos = config.Bool("tokenizer_config.json", "add_eos_token") ?? false,
             AddPrefixSpace = config.Bool("tokenizer_config.json", "add_prefix_space") ?? false,
         };
         return (discovered, present.Select(f => (Path.Combine(config.Directory, f), f)).ToList());
+    }
+
+    /// <summary>Whether tokenizer.json's post-processor puts <paramref name="bos"/> in front of a single sequence.</summary>
+    private static bool TemplateStartsWith(SourceConfigFiles config, string? bos)
+    {
+        if (bos is null || config.Element("tokenizer.json") is not { } tokenizer) return false;
+        var processors = new List<System.Text.Json.JsonElement>();
+        if (tokenizer.TryGetProperty("post_processor", out var post) && post.ValueKind == System.Text.Json.JsonValueKind.Object)
+        {
+            if (post.TryGetProperty("processors", out var list) && list.ValueKind == System.Text.Json.JsonValueKind.Array) processors.AddRange(list.EnumerateArray());
+            else processors.Add(post);
+        }
+        foreach (var processor in processors)
+            if (processor.TryGetProperty("single", out var single) && single.ValueKind == System.Text.Json.JsonValueKind.Array && single.GetArrayLength() > 0
+                && single[0].TryGetProperty("SpecialToken", out var special) && special.TryGetProperty("id", out var id) && id.GetString() == bos)
+                return true;
+        return false;
     }
 
     private static int? Lookup(SourceConfigFiles config, string? text) => text is null ? null : config.TokenId(text);

@@ -102,6 +102,8 @@ internal static partial class WeightRoles
         string inputIds, string? positionIds, string logits)
     {
         var ownNames = w.Aliases.Prepend(w.Name).ToList();
+        foreach (var (node, slot) in readers)
+            if (FusedRole(node.OpType, slot) is { } fused) return fused;
         var gather = readers.FirstOrDefault(r => r.Node.OpType == "Gather" && r.Slot == 0);
         if (gather.Node is not null)
         {
@@ -131,6 +133,27 @@ internal static partial class WeightRoles
         }
         return WeightRole.Other;
     }
+
+    /// <summary>
+    /// Roles of the weights ONNX Runtime's fused contrib ops (ORT GenAI and ORT-optimized graphs) take, by input slot:
+    /// Attention's packed QKV matrix and bias; EmbedLayerNormalization's word, position and segment tables and its
+    /// norm; the skip norms' scale, shift and bias.
+    /// </summary>
+    private static WeightRole? FusedRole(string op, int slot) => (op, slot) switch
+    {
+        ("Attention", 1) => WeightRole.Matrix,
+        ("Attention", 2) => WeightRole.Bias,
+        ("EmbedLayerNormalization", 2 or 4) => WeightRole.Embedding,
+        ("EmbedLayerNormalization", 3) => WeightRole.PositionEmbedding,
+        ("EmbedLayerNormalization", 5 or 6) => WeightRole.Norm,
+        ("SkipLayerNormalization", 2 or 3) => WeightRole.Norm,
+        ("SkipLayerNormalization", 4) => WeightRole.Bias,
+        ("SkipSimplifiedLayerNormalization", 2) => WeightRole.Norm,
+        ("SkipSimplifiedLayerNormalization", 3) => WeightRole.Bias,
+        ("SimplifiedLayerNormalization", 1) => WeightRole.Norm,
+        ("BiasGelu" or "FastGelu", 1) => WeightRole.Bias,
+        _ => null,
+    };
 
     private static int? LayerOf(Weight w, List<(NodeProto Node, int Slot)> readers)
     {

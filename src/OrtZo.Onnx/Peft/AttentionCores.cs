@@ -13,23 +13,30 @@ internal sealed record ScoreStep(NodeProto Node, int ChainSlot, bool AppliesToPr
 /// <summary>
 /// One scaled-dot-product attention as an exported graph spells it:
 /// <code>
-/// scores = MatMul(Q [B,H,T,Dh], Kᵀ [B,H,Dh,S])  →  scale / mask / cast steps  →  Softmax(last axis)  →  [Cast]  →  MatMul(·, V [B,H,S,Dh])
+/// scores = MatMul(Q [B,H,T,Dh], [key scale] Kᵀ [B,H,Dh,S])  →  scale / mask / cast steps  →  Softmax(last axis)
+///          →  [Cast | NaN guard]  →  MatMul(·, V [B,H,S,Dh])
 /// </code>
-/// <see cref="KvHeads"/> is the value before a grouped-query repeat on the V path (Hugging Face's repeat_kv:
-/// Unsqueeze(axis 2) → Expand → Reshape, giving query head h the kv head h / (H / Hkv)), or null without one.
+/// <see cref="KeyScale"/> are the Mul/Div-by-a-scalar nodes between the keys and the scores MatMul: torch's SDPA
+/// decomposition multiplies Q and Kᵀ by √scale each, so the prefix keys must take the key half too.
+/// <see cref="KeysTransposed"/> is the value before them. <see cref="KvHeads"/> is the value before a
+/// grouped-query repeat on the V path (Hugging Face's repeat_kv: Unsqueeze(axis 2) → Expand → Reshape, giving
+/// query head h the kv head h / (H / Hkv)), or null without one.
 /// </summary>
-internal sealed record AttentionCore(int Layer, string Group, NodeProto Scores, IReadOnlyList<ScoreStep> Steps, NodeProto Softmax, NodeProto Context, string? KvHeads)
+internal sealed record AttentionCore(int Layer, string Group, NodeProto Scores, IReadOnlyList<ScoreStep> KeyScale, IReadOnlyList<ScoreStep> Steps,
+    NodeProto Softmax, NodeProto Context, string? KvHeads)
 {
     public string Query => Scores.Input[0];
-    public string KeysTransposed => Scores.Input[1];
+    public string KeysTransposed => KeyScale.Count > 0 ? KeyScale[0].Node.Input[KeyScale[0].ChainSlot] : Scores.Input[1];
     public string Values => Context.Input[1];
 }
 
 /// <summary>
 /// Finds every attention core of a graph. A Softmax counts as attention when the value it normalises comes from a
 /// MatMul through scale, mask and cast ops only, and its probabilities reach a MatMul's first input through casts
-/// only. Anything else between them (a Reshape folding heads into the batch as OPT's bmm does, a tanh soft-cap, a
-/// fused Attention op) is refused with the node named, because the prefix columns could not be placed safely.
+/// only (or torch's NaN guard Where(IsNaN(p), 0, p), which SDPA exports for fully masked rows). Anything else
+/// between them (a Reshape folding heads into the batch as OPT's bmm does, a tanh soft-cap, a fused Attention op)
+/// is refused with the node named, because the prefix columns could not be placed safely. When no Softmax
+/// qualifies, the error names each Softmax and why it was passed over.
 /// </summary>
 internal static partial class AttentionCores
 {
@@ -49,15 +56,22 @@ internal static partial class AttentionCores
                 $"fused {fused.OpType} op; prefix tuning rewrites attention spelled as MatMul → Softmax → MatMul (export the model without attention fusion)");
         var layerGroups = manifest.Groups.Where(g => g.StartsWith("layers.", StringComparison.Ordinal)).ToList();
         var cores = new List<AttentionCore>();
+        var passedOver = new List<string>();
         foreach (var softmax in graph.Node.Where(n => n.OpType == "Softmax").ToList())
         {
-            var core = TryMatch(graph, index, softmax, cores.Count, path);
-            if (core is null) continue;
+            var core = TryMatch(graph, index, softmax, cores.Count, path, out string? why);
+            if (core is null)
+            {
+                passedOver.Add($"'{softmax.Name}': {why}");
+                continue;
+            }
             cores.Add(core);
         }
         if (cores.Count == 0)
             throw OnnxErrors.Fail(OnnxError.Unsupported, path, "attention",
-                "no attention found (MatMul(Q, Kᵀ) → scale/mask → Softmax → MatMul(·, V)); prefix tuning needs it in every layer");
+                "no attention found (MatMul(Q, Kᵀ) → scale/mask → Softmax → MatMul(·, V)); prefix tuning needs it in every layer"
+                + (passedOver.Count == 0 ? "; the graph has no Softmax" : "; Softmax nodes passed over: " + string.Join("; ", passedOver.Take(4))
+                    + (passedOver.Count > 4 ? $"; and {passedOver.Count - 4} more" : "")));
         if (layerGroups.Count > 0 && layerGroups.Count != cores.Count)
             throw OnnxErrors.Fail(OnnxError.Unsupported, path, "attention",
                 $"found {cores.Count} attention cores but {layerGroups.Count} layer groups; every layer must have exactly one recognisable attention");
@@ -69,16 +83,21 @@ internal static partial class AttentionCores
         return cores;
     }
 
-    private static AttentionCore? TryMatch(GraphProto graph, GraphIndex index, NodeProto softmax, int layer, string path)
+    private static AttentionCore? TryMatch(GraphProto graph, GraphIndex index, NodeProto softmax, int layer, string path, out string? why)
     {
         // Walk back from the Softmax to the scores MatMul.
         var steps = new List<ScoreStep>();
         string value = softmax.Input[0];
         NodeProto? scores = null;
+        why = null;
         for (int depth = 0; depth < 32; depth++)
         {
             var producer = index.Producer(value);
-            if (producer is null) return null;
+            if (producer is null)
+            {
+                why = $"its input '{value}' is not computed from a MatMul";
+                return null;
+            }
             if (producer.OpType == "MatMul")
             {
                 scores = producer;
@@ -87,32 +106,83 @@ internal static partial class AttentionCores
             if (!StepOps.Contains(producer.OpType))
             {
                 // Only an error if this Softmax otherwise looks like attention (its output feeds a MatMul).
-                if (ContextOf(index, softmax) is null) return null;
+                if (ContextOf(index, softmax) is null)
+                {
+                    why = $"reads {producer.OpType} '{producer.Name}' and its output reaches no MatMul";
+                    return null;
+                }
                 throw OnnxErrors.Fail(OnnxError.Unsupported, path, $"node '{producer.Name}'",
                     $"{producer.OpType} between the attention scores and Softmax '{softmax.Name}'; prefix tuning supports scale (Mul/Div by a scalar), mask (Add/Sub/Where/Mul) and Cast steps only");
             }
             int slot = ChainSlot(index, producer);
-            if (slot < 0) return null;
+            if (slot < 0)
+            {
+                why = $"{producer.OpType} '{producer.Name}' on the way to it has no single input coming from a MatMul";
+                return null;
+            }
             steps.Add(new ScoreStep(producer, slot, AppliesToPrefix(graph, index, producer, slot, path)));
             value = producer.Input[slot];
         }
-        if (scores is null) return null;
+        if (scores is null)
+        {
+            why = "no MatMul within 32 steps of its input";
+            return null;
+        }
         var context = ContextOf(index, softmax);
-        if (context is null) return null;
+        if (context is null)
+        {
+            why = "its probabilities do not reach the first input of a MatMul (through Cast, Identity, Dropout or a NaN guard only)";
+            return null;
+        }
         if (Axis(softmax) is not (-1 or 3))
             throw OnnxErrors.Fail(OnnxError.Unsupported, path, $"node '{softmax.Name}'",
                 $"attention Softmax over axis {Axis(softmax)}; expected the last axis of [B, H, T, S] scores");
         steps.Reverse();
-        return new AttentionCore(layer, "", scores, steps, softmax, context, KvHeadsBeforeRepeat(graph, index, context.Input[1]));
+        return new AttentionCore(layer, "", scores, KeyScaleSteps(graph, index, scores), steps, softmax, context,
+            KvHeadsBeforeRepeat(graph, index, context.Input[1]));
     }
 
-    /// <summary>The MatMul reading the probabilities as its first input (through Cast/Identity), if that is their only use.</summary>
+    /// <summary>
+    /// The Mul/Div-by-a-scalar nodes (and casts) the keys pass through just before the scores MatMul, in the order
+    /// they apply; empty when Kᵀ enters the MatMul unscaled.
+    /// </summary>
+    private static List<ScoreStep> KeyScaleSteps(GraphProto graph, GraphIndex index, NodeProto scores)
+    {
+        var steps = new List<ScoreStep>();
+        string value = scores.Input[1];
+        for (int depth = 0; depth < 8; depth++)
+        {
+            var producer = index.Producer(value);
+            if (producer is null) break;
+            int slot;
+            if (producer.OpType == "Cast") slot = 0;
+            else if (producer.OpType == "Mul" && IsScalar(graph, index, producer.Input[1], 12)) slot = 0;
+            else if (producer.OpType == "Mul" && IsScalar(graph, index, producer.Input[0], 12)) slot = 1;
+            else if (producer.OpType == "Div" && IsScalar(graph, index, producer.Input[1], 12)) slot = 0;
+            else break;
+            steps.Add(new ScoreStep(producer, slot, true));
+            value = producer.Input[slot];
+        }
+        steps.Reverse();
+        return steps;
+    }
+
+    /// <summary>
+    /// The MatMul reading the probabilities as its first input, through Cast/Identity/Dropout and torch's NaN guard
+    /// Where(IsNaN(p), 0, p), if that is their only use. The guard is elementwise, so it is as valid over the
+    /// prefix columns as over the real ones.
+    /// </summary>
     private static NodeProto? ContextOf(GraphIndex index, NodeProto softmax)
     {
         string value = softmax.Output[0];
-        for (int depth = 0; depth < 4; depth++)
+        for (int depth = 0; depth < 6; depth++)
         {
             var readers = index.Consumers(value);
+            if (readers.Count == 2 && NanGuard(index, value, readers) is { } guard)
+            {
+                value = guard.Output[0];
+                continue;
+            }
             if (readers.Count != 1) return null;
             var (node, slot) = readers[0];
             if (node.OpType == "MatMul") return slot == 0 ? node : null;
@@ -120,6 +190,15 @@ internal static partial class AttentionCores
             value = node.Output[0];
         }
         return null;
+    }
+
+    /// <summary>The Where of Where(IsNaN(p), c, p) when <paramref name="readers"/> are exactly that IsNaN and that Where.</summary>
+    private static NodeProto? NanGuard(GraphIndex index, string p, IReadOnlyList<(NodeProto Node, int Slot)> readers)
+    {
+        var isNan = readers.FirstOrDefault(r => r.Node.OpType == "IsNaN").Node;
+        var where = readers.FirstOrDefault(r => r.Node.OpType == "Where" && r.Slot == 2).Node;
+        if (isNan is null || where is null || where.Input[0] != isNan.Output[0]) return null;
+        return index.Consumers(isNan.Output[0]).Count == 1 ? where : null;
     }
 
     /// <summary>Which input carries the scores: the one that reaches a MatMul through step ops.</summary>

@@ -19,7 +19,7 @@ internal readonly record struct AttentionShape(int Heads, int KvHeads, int HeadD
 /// <code>
 /// Kpᵀ  = Reshape(keys, [P, Hkv, Dh]) → Transpose(1,2,0) → repeat kv heads →  [H, Dh, P]
 /// Vp   = Reshape(values, [P, Hkv, Dh]) → Transpose(1,0,2) → repeat kv heads → [H, P, Dh]
-/// Sp   = MatMul(Q, Kpᵀ) → the same scale (and cast) steps the real scores take, but no mask   [B, H, T, P]
+/// Sp   = MatMul(Q, key scale(Kpᵀ)) → the same scale (and cast) steps the real scores take, but no mask   [B, H, T, P]
 /// prob = Softmax(Concat(Sp, masked real scores; last axis))                                  [B, H, T, P+S]
 /// ctx  = MatMul(prob[..., P:], V) + MatMul(prob[..., :P], Vp)                                 [B, H, T, Dh]
 /// </code>
@@ -66,13 +66,8 @@ internal static class PrefixRewrite
                 prefixValues = RepeatKvHeads(g, prefixValues, shape, [shape.Heads, p, shape.HeadDim]);
             }
 
-            string prefixScores = g.Node("MatMul", [core.Query, keysT]);
-            foreach (var step in core.Steps.Where(s => s.AppliesToPrefix))
-            {
-                var inputs = step.Node.Input.ToList();
-                inputs[step.ChainSlot] = prefixScores;
-                prefixScores = g.Node(step.Node.OpType, inputs, null, step.Node.Attribute.Select(a => a.Clone()).ToArray());
-            }
+            string prefixScores = g.Node("MatMul", [core.Query, Through(g, keysT, core.KeyScale)]);
+            prefixScores = Through(g, prefixScores, core.Steps.Where(s => s.AppliesToPrefix));
             string allScores = g.Node("Concat", [prefixScores, core.Softmax.Input[0]], null, GraphBuilder.Int("axis", -1));
             core.Softmax.Input[0] = allScores;
 
@@ -85,6 +80,18 @@ internal static class PrefixRewrite
             g.Node("Add", [realContext, g.Node("MatMul", [prefixPart, prefixValues])], context);
         }
         return adapters;
+    }
+
+    /// <summary>Copies of <paramref name="steps"/> (scale and cast nodes) applied to <paramref name="value"/> in turn.</summary>
+    private static string Through(GraphBuilder g, string value, IEnumerable<ScoreStep> steps)
+    {
+        foreach (var step in steps)
+        {
+            var inputs = step.Node.Input.ToList();
+            inputs[step.ChainSlot] = value;
+            value = g.Node(step.Node.OpType, inputs, null, step.Node.Attribute.Select(a => a.Clone()).ToArray());
+        }
+        return value;
     }
 
     /// <summary>[Hkv, a, b] → [Hkv, rep, a, b] → [H, a, b]: head h reads kv head h / rep.</summary>

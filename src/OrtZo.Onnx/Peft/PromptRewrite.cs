@@ -83,15 +83,32 @@ internal static class PromptRewrite
             ? g.Int64Scalar("value", value)
             : g.Initializer(TensorData.FromBytes(g.FreshName("value"), OnnxElementType.Int32, [], BitConverter.GetBytes((int)value)));
 
-    /// <summary>The Gather that looks the input ids up in the token-embedding table.</summary>
+    /// <summary>
+    /// The Gather that looks the input ids up in the token-embedding table, reading them directly or through a view
+    /// (<see cref="IdsViews"/>); a lookup through a view is pointed at the ids themselves, so the padded ids the rest
+    /// of the graph sees never reach it.
+    /// </summary>
     private static (NodeProto Lookup, string Table) FindLookup(GraphProto graph, GraphIndex index, ModelManifest manifest, string path)
     {
         string ids = manifest.Inputs.InputIds;
         var tables = manifest.WeightInputs.Where(w => w.Role == WeightRole.Embedding && w.Shape.Count == 2).Select(w => w.Name).ToHashSet(StringComparer.Ordinal);
-        var lookups = graph.Node.Where(n => n.OpType == "Gather" && n.Input.Count == 2 && tables.Contains(n.Input[0]) && n.Input[1] == ids).ToList();
+        var candidates = graph.Node.Where(n => n.OpType == "Gather" && n.Input.Count == 2 && tables.Contains(n.Input[0])
+            && (n.Attribute.FirstOrDefault(a => a.Name == "axis")?.I ?? 0) == 0).ToList();
+        var lookups = new List<NodeProto>();
+        var refused = new List<string>();
+        foreach (var gather in candidates)
+        {
+            if (IdsViews.IsViewOf(graph, index, gather.Input[1], ids, out var breaking)) lookups.Add(gather);
+            else refused.Add($"'{gather.Name}' reads '{gather.Input[1]}'" + (breaking is null ? "" : $" ({breaking.OpType} '{breaking.Name}' is not a [B, T] view of the ids)"));
+        }
         if (lookups.Count != 1)
             throw OnnxErrors.Fail(OnnxError.Unsupported, path, $"input '{ids}'",
-                $"{lookups.Count} Gather nodes look '{ids}' up in a token-embedding weight ({string.Join(", ", tables)}); prompt tuning needs exactly one, reading the ids directly");
-        return (lookups[0], lookups[0].Input[0]);
+                $"{lookups.Count} Gather nodes look '{ids}' up in a token-embedding weight ({string.Join(", ", tables)})"
+                + (lookups.Count > 1 ? $": {string.Join(", ", lookups.Select(l => $"'{l.Name}'"))}" : "")
+                + (refused.Count > 0 ? $"; passed over: {string.Join("; ", refused)}" : "")
+                + "; prompt tuning needs exactly one, reading the ids directly or through Reshape/Flatten/Cast to [batch, sequence]");
+        var lookup = lookups[0];
+        lookup.Input[1] = ids;
+        return (lookup, lookup.Input[0]);
     }
 }

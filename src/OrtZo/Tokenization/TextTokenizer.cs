@@ -12,7 +12,9 @@ namespace OrtZo.Tokenization;
 /// <item>"byte-bpe": vocab.json + merges.txt, GPT-2 style byte-level BPE (GPT-2, OPT, and the vocabularies
 /// <see cref="ByteBpeTrainer"/> writes), pre-tokenized with GPT-2's regex;</item>
 /// <item>"sentencepiece": tokenizer.model (Llama, Mistral, and what <see cref="Llama2cTokenizerConverter"/>
-/// writes).</item>
+/// writes);</item>
+/// <item>"tokenizer-json": a Hugging Face tokenizer.json (<see cref="HfTokenizerJson"/>: byte-level BPE with the
+/// GPT-2, Qwen2 or Llama 3 split, or SentencePiece-style BPE), added and special tokens matched in the text.</item>
 /// </list>
 /// BOS and EOS are added here, from <see cref="TokenizerInfo"/>, never by the underlying library, so both
 /// kinds follow the same rules.
@@ -21,6 +23,7 @@ internal sealed class TextTokenizer
 {
     public const string ByteBpeKind = "byte-bpe";
     public const string SentencePieceKind = "sentencepiece";
+    public const string TokenizerJsonKind = "tokenizer-json";
 
     /// <summary>A model imported without tokenizer files: usable on token ids (benchmarks), refused on text.</summary>
     public const string NoneKind = "none";
@@ -28,8 +31,10 @@ internal sealed class TextTokenizer
     public const string VocabFileName = "vocab.json";
     public const string MergesFileName = "merges.txt";
     public const string SentencePieceFileName = "tokenizer.model";
+    public const string TokenizerJsonFileName = "tokenizer.json";
 
     private readonly Tokenizer? _inner;
+    private HfTokenizer? _hfTokenizer;
     private readonly bool _addPrefixSpace;
 
     private TextTokenizer(string kind, Tokenizer? inner, int vocabSize, int? bosId, int? eosId, int? padId,
@@ -84,8 +89,9 @@ internal sealed class TextTokenizer
                 FindFile(modelFolder, info, MergesFileName, kind),
                 info),
             SentencePieceKind => OpenSentencePiece(FindFile(modelFolder, info, SentencePieceFileName, kind), info),
+            TokenizerJsonKind => OpenTokenizerJson(FindFile(modelFolder, info, TokenizerJsonFileName, kind), info),
             _ => throw Malformed(
-                $"Tokenizer kind '{info.Kind}' in {ModelManifest.FileName} is not supported (expected '{ByteBpeKind}' or '{SentencePieceKind}')."),
+                $"Tokenizer kind '{info.Kind}' in {ModelManifest.FileName} is not supported (expected '{ByteBpeKind}', '{SentencePieceKind}', '{TokenizerJsonKind}' or '{NoneKind}')."),
         };
     }
 
@@ -127,7 +133,7 @@ internal sealed class TextTokenizer
         // Hugging Face's slow GPT-2 tokenizer (MeZO loads tokenizers with use_fast=False) prepends the
         // space unconditionally, even before text that already starts with one.
         string toEncode = _addPrefixSpace ? " " + text : text;
-        return [.. Inner.EncodeToIds(toEncode)];
+        return _hfTokenizer is { } hf ? hf.Encode(toEncode) : [.. Inner.EncodeToIds(toEncode)];
     }
 
     /// <summary>The text of <paramref name="ids"/>, leaving out BOS, EOS and padding.</summary>
@@ -153,6 +159,10 @@ internal sealed class TextTokenizer
         if (Has(SentencePieceFileName))
         {
             return SentencePieceKind;
+        }
+        if (Has(TokenizerJsonFileName))
+        {
+            return TokenizerJsonKind;
         }
         if (Has(VocabFileName) && Has(MergesFileName))
         {
@@ -290,6 +300,15 @@ internal sealed class TextTokenizer
         RequireIdsInVocab(info with { BosId = bosId, EosId = eosId }, vocabSize, modelPath);
         return new TextTokenizer(SentencePieceKind, sp, vocabSize, bosId, eosId, info.PadId,
             info.AddBos, info.AddEos, addPrefixSpace: false);
+    }
+
+    private static TextTokenizer OpenTokenizerJson(string path, TokenizerInfo info)
+    {
+        var loaded = HfTokenizerJson.Load(path);
+        RequireSpecialIds(info, info.BosId, info.EosId, path);
+        RequireIdsInVocab(info, loaded.VocabSize, path);
+        return new TextTokenizer(TokenizerJsonKind, loaded.Inner, loaded.VocabSize, info.BosId, info.EosId, info.PadId,
+            info.AddBos, info.AddEos, addPrefixSpace: false) { _hfTokenizer = loaded };
     }
 
     private static void RequireSpecialIds(TokenizerInfo info, int? bosId, int? eosId, string path)

@@ -22,8 +22,9 @@ internal sealed record TrainingRunSettings
     public int EvalBatchSize { get; init; } = 16;
     public bool Resume { get; init; }
     /// <summary>
-    /// Stop the run at once when a step's loss is not finite or exceeds this many times the run's start (its dev loss
-    /// before training, else its first step's loss); null = never. A sweep sets it so a diverging trial costs no more.
+    /// Stop the run at once when a step's loss is not finite or exceeds this many times the run's start (the higher of
+    /// its dev loss before training and its first step's loss); null = never. A sweep sets it so a diverging trial
+    /// costs no more.
     /// </summary>
     public double? DivergenceFactor { get; init; }
     /// <summary>Write curves.png beside metrics.jsonl at the end (default).</summary>
@@ -124,7 +125,9 @@ internal static class TrainingLoop
             var r = trainer.Step();
             lastLoss = r.Loss;
             long done = trainer.StepIndex;
-            startLoss ??= double.IsFinite(r.Loss) ? r.Loss : null;
+            // The start is the higher of the dev loss before training and the first step's loss (the base model on its
+            // first batch): either alone can be a lucky low estimate on few examples, and a false alarm stops a good run.
+            if (done == 1 && double.IsFinite(r.Loss)) startLoss = Math.Max(startLoss ?? r.Loss, r.Loss);
             if (run.DivergenceFactor is { } factor)
             {
                 if (!double.IsFinite(r.Loss))

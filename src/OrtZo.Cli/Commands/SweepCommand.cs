@@ -22,7 +22,7 @@ internal static class SweepCommand
         var brackets = new Option<int>("--brackets") { Description = "Hyperband brackets (1 = plain successive halving); they split --budget, each trading configurations for steps", DefaultValueFactory = _ => 1 };
         var divergeFactor = new Option<double>("--diverge-factor")
         {
-            Description = "Stop a trial at once when a step's loss is not finite or above this many times its start (the dev loss before training)",
+            Description = "Stop a trial at once when a step's loss is not finite or above this many times its start (the higher of the dev loss before training and the first step's loss)",
             DefaultValueFactory = _ => 4,
         };
         var outDir = new Option<string>("--out") { Description = "Sweep folder: trials/<name> (train runs), sweep.json, sweep.md, sweep.png", Required = true };

@@ -31,12 +31,14 @@ internal static class CurvesFigure
         bool single = runs.Count == 1;
         bool logRate = LearningRatesSpanDecade(runs);
         var palette = new ScottPlot.Palettes.Category10();
+        var colormap = new ScottPlot.Colormaps.Turbo();
         double lossTop = double.NegativeInfinity, lossBottom = double.PositiveInfinity, firstLoss = double.NegativeInfinity;
 
         for (int i = 0; i < runs.Count; i++)
         {
             var run = runs[i];
-            var color = single ? Colors.Navy : palette.GetColor(i);
+            // Beyond ten runs (a sweep's trials, in order of their learning rate) a colormap keeps neighbours apart.
+            var color = single ? Colors.Navy : runs.Count <= 10 ? palette.GetColor(i) : colormap.GetColor(i / (runs.Count - 1.0));
             string label = single ? "" : run.Label;
             double[] smoothed = run.SmoothedLoss();
             if (run.Steps.Length > 0)
@@ -96,8 +98,8 @@ internal static class CurvesFigure
             rate.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { LabelFormatter = v => v.ToString("G3", System.Globalization.CultureInfo.InvariantCulture) };
         }
         rate.XLabel("step");
-        if (runs.Count <= 12 || single) loss.ShowLegend(Alignment.UpperRight);
-        else loss.Legend.IsVisible = false;
+        bool legendBeside = runs.Count > 4;
+        if (!legendBeside) loss.ShowLegend(Alignment.UpperRight);
 
         var figure = new Multiplot(loss);
         foreach (var panel in new[] { loss, accuracy, rate })
@@ -109,7 +111,16 @@ internal static class CurvesFigure
         figure.SharedAxes.ShareX([loss, accuracy, rate]);
         using var surface = SKSurface.Create(new SKImageInfo(width, height)) ?? throw new InvalidOperationException($"could not create a {width}x{height} drawing surface");
         surface.Canvas.Clear(SKColors.White);
-        figure.Render(surface.Canvas, new PixelRect(0, width, height, 0));
+        int panelsWidth = width;
+        using var legend = legendBeside ? SKBitmap.Decode(loss.GetLegendImage().GetImageBytes(ImageFormat.Png)) : null;
+        if (legend is not null && legend.Width < width / 2)
+        {
+            // Many runs: the legend gets a column of its own beside the three panels, which keep one x scale.
+            loss.Legend.IsVisible = false;
+            panelsWidth = width - legend.Width - 10;
+        }
+        figure.Render(surface.Canvas, new PixelRect(0, panelsWidth, height, 0));
+        if (panelsWidth < width) surface.Canvas.DrawBitmap(legend, panelsWidth + 5, 40);
         using var image = surface.Snapshot();
         using var data = image.Encode(SKEncodedImageFormat.Png, 100);
         return data.ToArray();

@@ -57,7 +57,7 @@ internal sealed class SweepRunner(SweepSettings settings, IReadOnlyList<Bracket>
                     var trial = ranked[place];
                     var result = trial.Rungs.Single(r => r.Rung == i);
                     if (result.StoppedReason is { } why) trial.Outcome = why;
-                    else if (i == bracket.Rungs.Count - 1) trial.Outcome = $"finished: rank {place + 1} of {ranked.Count}";
+                    else if (i == bracket.Rungs.Count - 1) trial.Outcome = $"ran all {rung.Steps} steps: rank {place + 1} of {ranked.Count}";
                     else if (place >= rung.Promoted) trial.Outcome = $"halted at {rung.Steps} steps: rank {place + 1} of {ranked.Count}";
                 }
                 members = ranked.Take(rung.Promoted).Where(t => t.Rungs.Single(r => r.Rung == i).StoppedReason is null).ToList();
@@ -68,7 +68,7 @@ internal sealed class SweepRunner(SweepSettings settings, IReadOnlyList<Bracket>
         var finalists = state.Trials.Where(t => t.Rungs.Count > 0 && t.Rungs[^1] is { StoppedReason: null, BestDevLoss: not null } last && last.Steps == fullSteps).ToList();
         var winner = finalists.OrderBy(t => t.Rungs[^1].BestDevLoss).ThenBy(t => t.Name, StringComparer.Ordinal).FirstOrDefault();
         state.Winner = winner?.Name;
-        if (winner is not null) winner.Outcome = "winner: " + winner.Outcome;
+        if (winner is not null) winner.Outcome = "winner; " + winner.Outcome;
         state.TotalForwards = state.Trials.Sum(t => t.Rungs.Count == 0 ? 0 : t.Rungs[^1].Forwards);
         state.Finished = true;
         state.Write(_outDir);
@@ -167,5 +167,6 @@ internal sealed class SweepRunner(SweepSettings settings, IReadOnlyList<Bracket>
             }
     }
 
-    public static string Format(double v) => v.ToString("G3", CultureInfo.InvariantCulture);
+    /// <summary>Learning rates and ε as people write them: 1e-4, 2.42e-4, 0.01 → 1e-2.</summary>
+    public static string Format(double v) => v.ToString("0.##e-0", CultureInfo.InvariantCulture);
 }

@@ -14,6 +14,19 @@ internal static class CurvesFigure
     public const string FileName = "curves.png";
     public const int DefaultWidth = 1000, DefaultHeight = 900;
 
+    /// <summary>
+    /// The font every picture uses, shipped beside the CLI (fonts/): SkiaSharp's native library reads system fonts only
+    /// from /usr/share/fonts, which a bare machine or container lacks, and the same font everywhere draws the same image.
+    /// </summary>
+    private const string FontName = "OrtZo DejaVu Sans";
+    private static readonly Lazy<string> Font = new(() =>
+    {
+        string path = Path.Combine(AppContext.BaseDirectory, "fonts", "DejaVuSans-subset.ttf");
+        if (!File.Exists(path)) return Fonts.Default;   // a stripped install: the system's font, if it has one
+        Fonts.AddFontFile(FontName, path);
+        return FontName;
+    });
+
     /// <summary>Draws the runs and writes the PNG atomically (never a half-written image).</summary>
     public static void Write(IReadOnlyList<RunCurves> runs, string path, string? title = null, int width = DefaultWidth, int height = DefaultHeight)
     {
@@ -104,7 +117,7 @@ internal static class CurvesFigure
         var figure = new Multiplot(loss);
         foreach (var panel in new[] { loss, accuracy, rate })
         {
-            panel.Font.Set(Fonts.Sans);
+            panel.Font.Set(Font.Value);
             panel.Axes.Left.MinimumSize = 80;   // the three y axes line up whatever their tick labels
             if (panel != loss) figure.Subplots.Add(panel);
         }

@@ -228,8 +228,24 @@ internal static class TrainingLoop
             StoppedReason = stoppedReason,
         };
         AtomicFile.WriteAllText(Path.Combine(outDir, SummaryFile), JsonSerializer.Serialize(summary, RunState.Json) + "\n");
-        if (run.DrawCurves) CurvesFigure.Write([RunCurves.Read(outDir)], Path.Combine(outDir, CurvesFigure.FileName));
+        if (run.DrawCurves) DrawCurves(outDir);
         return summary;
+    }
+
+    /// <summary>
+    /// curves.png, after everything else is saved; a machine whose drawing library cannot load loses the picture,
+    /// not the run: the reason goes to stderr and `ortzo plot` can draw it later.
+    /// </summary>
+    private static void DrawCurves(string outDir)
+    {
+        try
+        {
+            CurvesFigure.Write([RunCurves.Read(outDir)], Path.Combine(outDir, CurvesFigure.FileName));
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or BadImageFormatException)
+        {
+            Console.Error.WriteLine($"warning: {CurvesFigure.FileName} not drawn: the drawing library (SkiaSharp) did not load: {e.GetBaseException().Message}");
+        }
     }
 
     /// <summary>The run loop's own state kept in each checkpoint, so a resumed run keeps its best-so-far model.</summary>

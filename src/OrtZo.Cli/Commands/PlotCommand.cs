@@ -21,9 +21,8 @@ internal static class PlotCommand
             foreach (string folder in result.GetValue(runs)!)
             {
                 string trials = Path.Combine(folder, SweepRunner.TrialsFolder);
-                if (!File.Exists(Path.Combine(folder, TrainingLoop.MetricsFile)) && Directory.Exists(trials))
-                    curves.AddRange(Directory.GetDirectories(trials).Order(StringComparer.Ordinal)
-                        .Where(t => File.Exists(Path.Combine(t, TrainingLoop.MetricsFile))).Select(t => RunCurves.Read(t)));
+                if (!File.Exists(Path.Combine(folder, TrainingLoop.MetricsFile)) && SweepState.Read(Path.GetFullPath(folder)) is { } sweep)
+                    curves.AddRange(SweepReport.TrialCurves(sweep, name => Path.Combine(trials, name)));
                 else
                     curves.Add(RunCurves.Read(folder));
             }

@@ -45,13 +45,20 @@ internal static class SweepReport
         return text.ToString();
     }
 
+    /// <summary>Every trial that has metrics, labelled with its name, rate (and ε when ε was searched) and the winner mark.</summary>
+    public static List<RunCurves> TrialCurves(SweepState state, Func<string, string> trialFolder)
+    {
+        bool epsSearched = state.Trials.Select(x => x.Eps).Distinct().Count() > 1;
+        return state.Trials.Where(t => File.Exists(Path.Combine(trialFolder(t.Name), TrainingLoop.MetricsFile)))
+            .Select(t => RunCurves.Read(trialFolder(t.Name), $"{t.Name} lr {SweepRunner.Format(t.Lr)}" + (epsSearched ? $" ε {SweepRunner.Format(t.Eps)}" : "")
+                                                             + (t.Name == state.Winner ? " (winner)" : "")))
+            .ToList();
+    }
+
     public static void WriteFiles(SweepState state, string outDir, Func<string, string> trialFolder)
     {
         AtomicFile.WriteAllText(Path.Combine(outDir, SweepRunner.TableFile), Markdown(state));
-        var curves = state.Trials.Where(t => File.Exists(Path.Combine(trialFolder(t.Name), TrainingLoop.MetricsFile)))
-            .Select(t => RunCurves.Read(trialFolder(t.Name), $"{t.Name} lr {SweepRunner.Format(t.Lr)}" + (state.Trials.Select(x => x.Eps).Distinct().Count() > 1 ? $" ε {SweepRunner.Format(t.Eps)}" : "")
-                                                          + (t.Name == state.Winner ? " (winner)" : "")))
-            .ToList();
+        var curves = TrialCurves(state, trialFolder);
         if (curves.Count > 0)
             CurvesFigure.Write(curves, Path.Combine(outDir, SweepRunner.PictureFile), $"sweep: {state.Trials.Count} trials" + (state.Winner is { } w ? $", winner {w}" : ""));
     }

@@ -94,6 +94,7 @@ internal sealed class SweepRunner(SweepSettings settings, IReadOnlyList<Bracket>
                 Path.Combine(_outDir, SweepState.FileName), "--resume", hint: "resume with the options it was started with (its sweep.json lists them), or choose another --out");
         existing.Finished = false;
         existing.Winner = null;
+        (existing.WinnerTestAccuracy, existing.WinnerTestLoss) = (null, null);
         return existing;
     }
 

@@ -84,7 +84,7 @@ def grid_run(task, optimizer, lr, seed, a, work):
 def sweep_run(task, optimizer, seed, a, work, grid_forwards):
     out = os.path.join(work, f"{task}-{optimizer}-seed{seed}", "sweep")
     state_path = os.path.join(out, "sweep.json")
-    done = os.path.exists(state_path) and json.load(open(state_path)).get("finished") and os.path.exists(os.path.join(out, "sweep.md"))
+    done = os.path.exists(state_path) and json.load(open(state_path)).get("winner") and os.path.exists(os.path.join(out, "sweep.md"))
     if not done:
         lo, hi = RANGES[optimizer]
         args = cli() + ["sweep"] + common(task, optimizer, seed, a, work) + [

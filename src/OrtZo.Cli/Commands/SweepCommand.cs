@@ -119,7 +119,7 @@ internal static class SweepCommand
             SweepReport.WriteFiles(state, Path.GetFullPath(folder), runner.TrialFolder);
             SweepReport.Print(state);
             if (state.Winner is not { } won)
-                throw OptionErrors.Fail(OptionError.OutOfRange, "--lr", "found no trial that reached the last rung without diverging; search lower learning rates (the table is in sweep.md)");
+                throw OptionErrors.Fail(OptionError.OutOfRange, "--lr", "found no trial with a finite dev loss; search lower learning rates (the table is in sweep.md)");
             var w = state.Trials.Single(t => t.Name == won);
             AnsiConsole.MarkupLine($"winner [bold]{won}[/]: lr {SweepRunner.Format(w.Lr)}, ε {SweepRunner.Format(w.Eps)}, best dev loss {w.Rungs[^1].BestDevLoss:F4}" +
                                    (state.WinnerTestAccuracy is { } ta ? $", test accuracy {100 * ta:F1} %" : "") +

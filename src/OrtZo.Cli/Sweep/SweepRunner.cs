@@ -64,15 +64,20 @@ internal sealed class SweepRunner(SweepSettings settings, IReadOnlyList<Bracket>
                 state.Write(_outDir);
             }
         }
-        long fullSteps = plan[0].Rungs[^1].Steps;
-        var finalists = state.Trials.Where(t => t.Rungs.Count > 0 && t.Rungs[^1] is { StoppedReason: null, BestDevLoss: not null } last && last.Steps == fullSteps).ToList();
-        var winner = finalists.OrderBy(t => t.Rungs[^1].BestDevLoss).ThenBy(t => t.Name, StringComparer.Ordinal).FirstOrDefault();
+        // The winner: among the trials that got furthest (the last rung, normally), the lowest best dev loss. A trial that
+        // diverged in that rung still competes with its best-by-dev model, saved before it diverged — as a grid run
+        // that diverges late keeps its best model; a sweep whose last survivor diverges still names a model.
+        var measured = state.Trials.Where(t => t.Rungs.Count > 0 && t.Rungs[^1].BestDevLoss is { } l && double.IsFinite(l)).ToList();
+        long Reached(TrialRecord t) => plan.Single(b => b.Index == t.Bracket).Rungs[t.Rungs[^1].Rung].Steps;
+        long furthest = measured.Count == 0 ? 0 : measured.Max(Reached);
+        var winner = measured.Where(t => Reached(t) == furthest)
+            .OrderBy(t => t.Rungs[^1].BestDevLoss).ThenBy(t => t.Name, StringComparer.Ordinal).FirstOrDefault();
         state.Winner = winner?.Name;
         if (winner is not null) winner.Outcome = "winner; " + winner.Outcome;
         state.TotalForwards = state.Trials.Sum(t => t.Rungs.Count == 0 ? 0 : t.Rungs[^1].Forwards);
         state.Finished = true;
         state.Write(_outDir);
-        if (!settings.KeepAll) PruneLosers(state);
+        if (!settings.KeepAll && state.Winner is not null) PruneLosers(state);
         return state;
     }
 

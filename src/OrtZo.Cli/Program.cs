@@ -8,6 +8,8 @@ root.Subcommands.Add(ImportCommand.Create());
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(SweepCommand.Create());
+root.Subcommands.Add(PlotCommand.Create());
 root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(GenerateCommand.Create());
 root.Subcommands.Add(MakeModelCommand.Create());

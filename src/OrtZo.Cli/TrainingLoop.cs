@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using OrtZo.Onnx.Model;
 using OrtZo.WeightStore;
+using OrtZo.Cli.Plots;
 
 using OrtZo;
 using OrtZo.Training;
@@ -20,6 +21,14 @@ internal sealed record TrainingRunSettings
     public long LogEvery { get; init; } = 1;
     public int EvalBatchSize { get; init; } = 16;
     public bool Resume { get; init; }
+    /// <summary>
+    /// Stop the run at once when a step's loss is not finite or exceeds this many times the run's start (the higher of
+    /// its dev loss before training and its first step's loss); null = never. A sweep sets it so a diverging trial
+    /// costs no more.
+    /// </summary>
+    public double? DivergenceFactor { get; init; }
+    /// <summary>Write curves.png beside metrics.jsonl at the end (default).</summary>
+    public bool DrawCurves { get; init; } = true;
 }
 
 /// <summary>Progress of a run, reported after every step.</summary>
@@ -48,17 +57,20 @@ internal sealed record TrainingSummary
     public required long PeakWorkingSetBytes { get; init; }
     /// <summary>SHA-256 of the final weights, optimizer state and update count: equal digests, bit-identical runs.</summary>
     public required string WeightsDigest { get; init; }
+    /// <summary>Why the run ended before its last step (divergence), or null when it ran to the end or was cancelled.</summary>
+    public string? StoppedReason { get; init; }
 }
 
 /// <summary>
 /// The run <c>ortzo train</c> performs: steps with JSONL metrics, dev evaluation and best-model selection by
 /// dev loss (MeZO's load_best_model_at_end), periodic checkpoints, a final model and a test evaluation.
-/// Layout of the output folder: metrics.jsonl, checkpoint/, best/ (with dev data), final/, summary.json.
+/// Layout of the output folder: metrics.jsonl, checkpoint/, best/ (with dev data), final/, summary.json, curves.png.
 /// </summary>
 internal static class TrainingLoop
 {
     public const string MetricsFile = "metrics.jsonl";
     public const string CheckpointFolder = "checkpoint";
+    public const string SummaryFile = "summary.json";
 
     public static TrainingSummary Run(ZoModel model, TaskData train, TaskData? dev, TaskData? test, ZoOptions options,
         TrainingRunSettings run, Action<TrainingProgress>? progress = null, CancellationToken cancel = default)
@@ -76,6 +88,8 @@ internal static class TrainingLoop
         double? bestLoss = null, initialDevLoss = null, initialDevAcc = null, finalDevLoss = null, finalDevAcc = null;
         long? bestStep = null;
         long lastEvalStep = -1;
+        double? startLoss = null;
+        string? stoppedReason = null;
         using var trainer = resuming
             ? ZoTrainer.Resume(checkpointDir, model, train, options)
             : new ZoTrainer(model, train, options);
@@ -85,6 +99,9 @@ internal static class TrainingLoop
             if (notes.TryGetValue(BestDevLossNote, out double b)) bestLoss = b;
             if (notes.TryGetValue(BestStepNote, out double bs)) bestStep = (long)bs;
             TruncateMetrics(metricsPath, trainer.StepIndex);
+            if (notes.TryGetValue(StartLossNote, out double sl)) startLoss = sl;
+            if (notes.TryGetValue(DivergedNote, out _))
+                stoppedReason = ReadStoppedReason(outDir);
         }
         else
         {
@@ -93,6 +110,7 @@ internal static class TrainingLoop
             {
                 var d0 = trainer.Evaluate(dev, run.EvalBatchSize);
                 (initialDevLoss, initialDevAcc) = (d0.Loss, d0.Accuracy);
+                startLoss = d0.Loss;
                 AppendMetrics(metricsPath, new { step = 0L, dev_loss = d0.Loss, dev_accuracy = d0.Accuracy });
             }
         }
@@ -102,11 +120,21 @@ internal static class TrainingLoop
         long startStep = trainer.StepIndex;
         double lastLoss = double.NaN;
         long checkpointEvery = run.CheckpointEvery > 0 ? run.CheckpointEvery : run.EvalEvery;
-        while (trainer.StepIndex < run.Steps && !cancel.IsCancellationRequested)
+        while (stoppedReason is null && trainer.StepIndex < run.Steps && !cancel.IsCancellationRequested)
         {
             var r = trainer.Step();
             lastLoss = r.Loss;
             long done = trainer.StepIndex;
+            // The start is the higher of the dev loss before training and the first step's loss (the base model on its
+            // first batch): either alone can be a lucky low estimate on few examples, and a false alarm stops a good run.
+            if (done == 1 && double.IsFinite(r.Loss)) startLoss = Math.Max(startLoss ?? r.Loss, r.Loss);
+            if (run.DivergenceFactor is { } factor)
+            {
+                if (!double.IsFinite(r.Loss))
+                    stoppedReason = $"diverged: loss not finite at step {done}";
+                else if (startLoss is { } start && r.Loss > factor * start)
+                    stoppedReason = $"diverged: loss {r.Loss:G4} > {factor:G3} × start {start:G4} at step {done}";
+            }
             if (run.LogEvery > 0 && (done % run.LogEvery == 0 || done == run.Steps))
                 metrics.WriteLine(JsonSerializer.Serialize(new
                 {
@@ -118,24 +146,24 @@ internal static class TrainingLoop
                     step_ms = r.Elapsed.TotalMilliseconds,
                 }));
             double? devLoss = null, devAcc = null;
-            bool evalNow = dev is not null && run.EvalEvery > 0 && done % run.EvalEvery == 0;
+            bool evalNow = stoppedReason is null && dev is not null && run.EvalEvery > 0 && done % run.EvalEvery == 0;
             if (evalNow)
             {
                 var d = trainer.Evaluate(dev!, run.EvalBatchSize);
                 (devLoss, devAcc) = (d.Loss, d.Accuracy);
                 (finalDevLoss, finalDevAcc, lastEvalStep) = (d.Loss, d.Accuracy, done);
                 metrics.WriteLine(JsonSerializer.Serialize(new { step = done, dev_loss = d.Loss, dev_accuracy = d.Accuracy }));
-                if (bestLoss is null || d.Loss < bestLoss)
+                if (double.IsFinite(d.Loss) && (bestLoss is null || d.Loss < bestLoss))
                 {
                     bestLoss = d.Loss;
                     bestStep = done;
                     model.Save(Path.Combine(outDir, "best"));
                 }
             }
-            if (checkpointEvery > 0 && done % checkpointEvery == 0 && done < run.Steps)
+            if (stoppedReason is null && checkpointEvery > 0 && done % checkpointEvery == 0 && done < run.Steps)
             {
                 metrics.Flush();
-                trainer.SaveCheckpoint(checkpointDir, Notes(bestLoss, bestStep));
+                trainer.SaveCheckpoint(checkpointDir, Notes(bestLoss, bestStep, startLoss, diverged: false));
             }
             double rate = (done - startStep) / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
             progress?.Invoke(new TrainingProgress(done, run.Steps, r.Loss, rate, devLoss, devAcc));
@@ -148,14 +176,14 @@ internal static class TrainingLoop
             (finalDevLoss, finalDevAcc) = (d.Loss, d.Accuracy);
             metrics.WriteLine(JsonSerializer.Serialize(new { step = trainer.StepIndex, dev_loss = d.Loss, dev_accuracy = d.Accuracy }));
             metrics.Flush();
-            if (bestLoss is null || d.Loss < bestLoss)
+            if (double.IsFinite(d.Loss) && (bestLoss is null || d.Loss < bestLoss))
             {
                 bestLoss = d.Loss;
                 bestStep = trainer.StepIndex;
                 model.Save(Path.Combine(outDir, "best"));
             }
         }
-        trainer.SaveCheckpoint(checkpointDir, Notes(bestLoss, bestStep));
+        trainer.SaveCheckpoint(checkpointDir, Notes(bestLoss, bestStep, startLoss, diverged: stoppedReason is not null));
         model.Save(Path.Combine(outDir, "final"));
 
         double? testAcc = null, testLoss = null;
@@ -197,16 +225,52 @@ internal static class TrainingLoop
             ExtraMemoryBytes = trainer.ExtraMemoryBytes,
             PeakWorkingSetBytes = Process.GetCurrentProcess().PeakWorkingSet64,
             WeightsDigest = trainer.WeightsDigest(),
+            StoppedReason = stoppedReason,
         };
-        AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), JsonSerializer.Serialize(summary, RunState.Json) + "\n");
+        AtomicFile.WriteAllText(Path.Combine(outDir, SummaryFile), JsonSerializer.Serialize(summary, RunState.Json) + "\n");
+        if (run.DrawCurves) DrawCurves(outDir);
         return summary;
     }
 
-    /// <summary>The run loop's own state kept in each checkpoint, so a resumed run keeps its best-so-far model.</summary>
-    private const string BestDevLossNote = "best_dev_loss", BestStepNote = "best_step";
+    /// <summary>
+    /// curves.png, after everything else is saved; a machine whose drawing library cannot load loses the picture,
+    /// not the run: the reason goes to stderr and `ortzo plot` can draw it later.
+    /// </summary>
+    private static void DrawCurves(string outDir)
+    {
+        try
+        {
+            CurvesFigure.Write([RunCurves.Read(outDir)], Path.Combine(outDir, CurvesFigure.FileName));
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or BadImageFormatException)
+        {
+            Console.Error.WriteLine($"warning: {CurvesFigure.FileName} not drawn: the drawing library (SkiaSharp) did not load: {e.GetBaseException().Message}");
+        }
+    }
 
-    private static Dictionary<string, double>? Notes(double? bestLoss, long? bestStep) =>
-        bestLoss is { } b && bestStep is { } s ? new() { [BestDevLossNote] = b, [BestStepNote] = s } : null;
+    /// <summary>The run loop's own state kept in each checkpoint, so a resumed run keeps its best-so-far model.</summary>
+    private const string BestDevLossNote = "best_dev_loss", BestStepNote = "best_step", StartLossNote = "start_loss", DivergedNote = "diverged";
+
+    private static Dictionary<string, double>? Notes(double? bestLoss, long? bestStep, double? startLoss, bool diverged)
+    {
+        var notes = new Dictionary<string, double>();
+        if (bestLoss is { } b && bestStep is { } s) (notes[BestDevLossNote], notes[BestStepNote]) = (b, s);
+        if (startLoss is { } start) notes[StartLossNote] = start;
+        if (diverged) notes[DivergedNote] = 1;
+        return notes.Count == 0 ? null : notes;
+    }
+
+    /// <summary>A diverged run stays stopped when resumed: its reason is read back from the summary it wrote.</summary>
+    private static string ReadStoppedReason(string outDir)
+    {
+        string path = Path.Combine(outDir, SummaryFile);
+        if (File.Exists(path))
+        {
+            var summary = JsonSerializer.Deserialize<TrainingSummary>(File.ReadAllText(path), RunState.Json);
+            if (summary?.StoppedReason is { } reason) return reason;
+        }
+        return "diverged";
+    }
 
     private static double? Finite(double v) => double.IsFinite(v) ? v : null;
 

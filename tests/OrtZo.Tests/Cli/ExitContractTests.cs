@@ -21,8 +21,8 @@ public class ExitContractTests
     [Test]
     public void AnUnknownCommandExitsTwoNamingItEvenWithHelp()
     {
-        AssertUsageError(CliRunner.Run("sweep", "--help"), "'sweep'");
-        AssertUsageError(CliRunner.Run("sweep"), "'sweep'");
+        AssertUsageError(CliRunner.Run("tune", "--help"), "'tune'");
+        AssertUsageError(CliRunner.Run("tune"), "'tune'");
     }
 
     [Test]

@@ -104,6 +104,19 @@ internal static class CurvesFigure
         loss.Axes.Title.Label.Text = title ?? (single ? runs[0].Label : $"{runs.Count} runs");
         loss.YLabel("loss");
         accuracy.YLabel("dev accuracy (%)");
+        if (runs.All(r => r.DevSteps.Length == 0))
+        {
+            // no dev set: an empty panel would get an axis of its own around zero; say why it is empty instead
+            double first = runs.SelectMany(r => r.Steps).DefaultIfEmpty(0).Min(), last = runs.SelectMany(r => r.Steps).DefaultIfEmpty(1).Max();
+            var note = accuracy.Add.Text("no dev evaluations (train with --dev to see them)", (first + last) / 2, 50);
+            note.LabelAlignment = Alignment.MiddleCenter;
+            note.LabelFontSize = 14;
+            note.LabelFontColor = Colors.Gray;
+            note.LabelFontName = Font.Value;
+            // invisible corners give the panel the runs' step range (shared with the others) and 0–100 %
+            var corners = accuracy.Add.ScatterPoints(new[] { first, Math.Max(last, first + 1) }, new[] { 0.0, 100.0 }, Colors.Transparent);
+            corners.MarkerSize = 0;
+        }
         rate.YLabel(logRate ? "learning rate (log10)" : "learning rate");
         if (!logRate && runs.SelectMany(r => r.LearningRate).Where(double.IsFinite).DefaultIfEmpty(0).Max() is var maxRate && maxRate > 0)
         {

@@ -69,7 +69,7 @@ internal static class LoraSites
                 .Concat(quantized.Take(12).Select(q => $"{q.Site.Weight} (quantized, read by {q.Site.Product.Name})"));
             throw OnnxErrors.Fail(OnnxError.Unsupported, path, "LoRA targets",
                 $"no 2-D projection matches {string.Join(", ", explicitTargets ?? DefaultTargets.Concat(FusedAttentionTargets))}; " +
-                $"matrices include {string.Join("; ", available)}{(matrices.Count > 12 ? "; …" : "")}. Name one of their parts with --lora-targets");
+                $"matrices include {string.Join("; ", available)}{(matrices.Count > 12 || quantized.Count > 12 ? "; …" : "")}. Name one of their parts with --lora-targets");
         }
         return matched.Select(w => Site(index, w, path)).Concat(matchedQuantized.Select(q => q.Site)).ToList();
     }
@@ -81,7 +81,8 @@ internal static class LoraSites
         var sites = new List<(LoraSite, List<string>)>();
         foreach (var node in graph.Node)
         {
-            if (node.OpType == "MatMulNBits" && node.Input.Count >= 3 && initializers.ContainsKey(node.Input[1])
+            // A quantized weight shared by several products (a tied head) would need one adapter pair per reader: not offered.
+            if (node.OpType == "MatMulNBits" && node.Input.Count >= 3 && initializers.ContainsKey(node.Input[1]) && index.Consumers(node.Input[1]).Count == 1
                 && initializers.TryGetValue(node.Input[2], out var scales) && OnnxElementType.TryToDType(scales.DataType, out var dtype))
             {
                 string weight = node.Input[1];
@@ -89,6 +90,7 @@ internal static class LoraSites
                     GroupOf(manifest, weight, node), dtype, Quantized: true), [weight, node.Name]));
             }
             else if (node.OpType == "MatMul" && index.Producer(node.Input[1]) is { OpType: "DequantizeLinear" } dq
+                     && index.Consumers(node.Input[1]).Count == 1 && index.Consumers(dq.Input[0]).Count == 1
                      && initializers.TryGetValue(dq.Input[0], out var quantizedWeight) && quantizedWeight.Dims.Count == 2
                      && dq.Input.Count >= 2 && initializers.TryGetValue(dq.Input[1], out var scale)
                      && OnnxElementType.TryToDType(scale.DataType, out var scaleType))

@@ -176,6 +176,7 @@ internal static class CausalLmImporter
 
         var roleInputs = promoted.Select(d => new WeightRoles.Weight(d.Name, d.Tensor.Dims.ToArray(), aliases[d.Name])).ToList();
         var assignments = WeightRoles.Infer(new GraphIndex(graph), roleInputs, inputIds, positionIds, logits);
+        UnclassifiedWeights.Refuse(new GraphIndex(graph), roleInputs.Select(w => (w.Name, w.Shape, assignments[w.Name].Role)), path);
         var groups = WeightRoles.OrderGroups(assignments.Values);
         var groupIndex = groups.Select((g, i) => (g, i)).ToDictionary(p => p.g, p => p.i, StringComparer.Ordinal);
         var weights = promoted

@@ -14,6 +14,7 @@ namespace OrtZo.Onnx.Model;
 /// <item>its name matches an <see cref="ImportOptions.KeepAsInitializer"/> pattern;</item>
 /// <item>it has one element (scalars and all-ones shapes: epsilons, scales, GELU constants);</item>
 /// <item>its name marks a rotary cache (cos/sin[_cached], inv_freq, rotary*, rope*, freqs_cis) or a mask (*mask*, masked_bias);</item>
+/// <item>a quantized op reads it (<see cref="QuantizedOperands"/>: scales, zero points, MatMulNBits' bias, QuantizeLinear's float input);</item>
 /// <item>only Shape/Size read it;</item>
 /// <item>its values are a causal mask, a rotary cos/sin table or an inverse-frequency vector (<see cref="ConstantPatterns"/>).</item>
 /// </list>
@@ -82,6 +83,7 @@ internal static partial class WeightPromotion
         if (MaskName().IsMatch(name)) return Keep("mask (by name)");
         var consumers = index.Consumers(name);
         if (consumers.Count == 0) return Keep("unused");
+        if (QuantizedOperands.Reader(index, name) is { } quantized) return Keep($"operand of quantized op {quantized.OpType} '{quantized.Name}'");
         if (consumers.All(c => ShapeOnlyOps.Contains(c.Node.OpType))) return Keep("read only by shape ops");
         string? pattern = RecognisedConstant(source, tensor, count);
         if (pattern is not null) return Keep(pattern);

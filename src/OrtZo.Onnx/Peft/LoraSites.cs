@@ -13,7 +13,10 @@ internal enum WeightLayout
 }
 
 /// <summary>A projection y = x·W (in one of its ONNX spellings) that LoRA adapts.</summary>
-internal sealed record LoraSite(string Weight, NodeProto Product, WeightLayout Layout, long InFeatures, long OutFeatures, string Group, DType DType)
+/// <remarks><paramref name="Quantized"/>: the projection's weight is a frozen quantized initializer (MatMulNBits, or
+/// MatMul over a DequantizeLinear); the adapters train on top of it but cannot be merged into it.</remarks>
+internal sealed record LoraSite(string Weight, NodeProto Product, WeightLayout Layout, long InFeatures, long OutFeatures, string Group, DType DType,
+    bool Quantized = false)
 {
     public string AName => Weight + ".lora_A";
     public string BName => Weight + ".lora_B";
@@ -30,6 +33,12 @@ internal sealed record LoraSite(string Weight, NodeProto Product, WeightLayout L
 /// </code>
 /// and one of the targets equals a dot/slash/colon-separated part of its name, an alias, or the product's node
 /// name. The layout is read from the graph, never guessed from the shape (square matrices would be ambiguous).
+/// Quantized projections, whose weights the importer keeps as frozen initializers, qualify the same way by their
+/// quantized initializer's name or the product's node name:
+/// <code>
+/// MatMulNBits(x, B_q, scales, …)                   K → N from the node's attributes   (ORT GenAI int4 models)
+/// MatMul(x, DequantizeLinear(W_q, scale, …))       W_q [in, out]                     (QDQ graphs)
+/// </code>
 /// </summary>
 internal static class LoraSites
 {
@@ -45,20 +54,70 @@ internal static class LoraSites
         var matrices = manifest.WeightInputs.Where(w => w.Role == WeightRole.Matrix && w.Shape.Count == 2).ToList();
         var explicitTargets = targets;
         IReadOnlyList<string> tried = targets ?? DefaultTargets;
+        var quantized = QuantizedSites(graph, index, manifest);
         var matched = matrices.Where(w => Matches(index, w, tried)).ToList();
-        if (matched.Count == 0 && explicitTargets is null)
+        var matchedQuantized = quantized.Where(q => Matches(q.Names, tried)).ToList();
+        if (matched.Count == 0 && matchedQuantized.Count == 0 && explicitTargets is null)
         {
             tried = FusedAttentionTargets;
             matched = matrices.Where(w => Matches(index, w, tried)).ToList();
+            matchedQuantized = quantized.Where(q => Matches(q.Names, tried)).ToList();
         }
-        if (matched.Count == 0)
+        if (matched.Count == 0 && matchedQuantized.Count == 0)
         {
-            var available = matrices.Take(12).Select(w => Describe(index, w));
+            var available = matrices.Take(12).Select(w => Describe(index, w))
+                .Concat(quantized.Take(12).Select(q => $"{q.Site.Weight} (quantized, read by {q.Site.Product.Name})"));
             throw OnnxErrors.Fail(OnnxError.Unsupported, path, "LoRA targets",
                 $"no 2-D projection matches {string.Join(", ", explicitTargets ?? DefaultTargets.Concat(FusedAttentionTargets))}; " +
-                $"matrices include {string.Join("; ", available)}{(matrices.Count > 12 ? "; …" : "")}. Name one of their parts with --lora-targets");
+                $"matrices include {string.Join("; ", available)}{(matrices.Count > 12 || quantized.Count > 12 ? "; …" : "")}. Name one of their parts with --lora-targets");
         }
-        return matched.Select(w => Site(index, w, path)).ToList();
+        return matched.Select(w => Site(index, w, path)).Concat(matchedQuantized.Select(q => q.Site)).ToList();
+    }
+
+    /// <summary>MatMulNBits nodes and MatMul(x, DequantizeLinear(W_q)) products whose quantized weight is an initializer.</summary>
+    private static List<(LoraSite Site, List<string> Names)> QuantizedSites(GraphProto graph, GraphIndex index, ModelManifest manifest)
+    {
+        var initializers = graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        var sites = new List<(LoraSite, List<string>)>();
+        foreach (var node in graph.Node)
+        {
+            // A quantized weight shared by several products (a tied head) would need one adapter pair per reader: not offered.
+            if (node.OpType == "MatMulNBits" && node.Input.Count >= 3 && initializers.ContainsKey(node.Input[1]) && index.Consumers(node.Input[1]).Count == 1
+                && initializers.TryGetValue(node.Input[2], out var scales) && OnnxElementType.TryToDType(scales.DataType, out var dtype))
+            {
+                string weight = node.Input[1];
+                sites.Add((new LoraSite(weight, node, WeightLayout.OutIn, IntAttribute(node, "K"), IntAttribute(node, "N"),
+                    GroupOf(manifest, weight, node), dtype, Quantized: true), [weight, node.Name]));
+            }
+            else if (node.OpType == "MatMul" && index.Producer(node.Input[1]) is { OpType: "DequantizeLinear" } dq
+                     && index.Consumers(node.Input[1]).Count == 1 && index.Consumers(dq.Input[0]).Count == 1
+                     && initializers.TryGetValue(dq.Input[0], out var quantizedWeight) && quantizedWeight.Dims.Count == 2
+                     && dq.Input.Count >= 2 && initializers.TryGetValue(dq.Input[1], out var scale)
+                     && OnnxElementType.TryToDType(scale.DataType, out var scaleType))
+            {
+                string weight = quantizedWeight.Name;
+                sites.Add((new LoraSite(weight, node, WeightLayout.InOut, quantizedWeight.Dims[0], quantizedWeight.Dims[1],
+                    GroupOf(manifest, weight, node), scaleType, Quantized: true), [weight, node.Name, dq.Name]));
+            }
+        }
+        return sites;
+    }
+
+    /// <summary>The layer group its names point at when the manifest has it; otherwise the group of the weights read after the layers.</summary>
+    private static string GroupOf(ModelManifest manifest, string weight, NodeProto product)
+    {
+        foreach (string name in new[] { weight, product.Name })
+        {
+            var m = System.Text.RegularExpressions.Regex.Match(name, @"(?:^|[./_:])(?:h|layers?|blocks?)[./_](\d+)(?=[./_:]|$)");
+            if (m.Success && manifest.Groups.Contains("layers." + m.Groups[1].Value)) return "layers." + m.Groups[1].Value;
+        }
+        return manifest.Groups.Contains("head") ? "head" : manifest.Groups[^1];
+    }
+
+    private static bool Matches(IEnumerable<string> names, IReadOnlyList<string> targets)
+    {
+        var parts = names.SelectMany(n => n.Split(['.', '/', ':'], StringSplitOptions.RemoveEmptyEntries)).ToHashSet(StringComparer.Ordinal);
+        return targets.Any(parts.Contains);
     }
 
     private static LoraSite Site(GraphIndex index, WeightInput w, string path)

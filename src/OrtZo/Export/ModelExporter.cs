@@ -65,6 +65,11 @@ internal static class ModelExporter
         {
             proto = OnnxModelFile.Parse(File.ReadAllBytes(graphPath), graphPath);
             var sites = LoraSites.Find(proto.Graph, manifest, peft.Options.LoraTargets, graphPath).ToDictionary(s => s.Weight, StringComparer.Ordinal);
+            var quantized = sites.Values.Where(s => s.Quantized).Select(s => s.Weight).ToList();
+            if (quantized.Count > 0)
+                throw OnnxErrors.Fail(OnnxError.Unsupported, graphPath, "LoRA merge",
+                    $"LoRA adapts {quantized.Count} quantized projection(s) ({string.Join(", ", quantized.Take(4))}{(quantized.Count > 4 ? ", …" : "")}), " +
+                    "whose frozen integer weights cannot absorb the adapters; export without --merge-lora to keep the LoRA branch");
             foreach (var w in manifest.WeightInputs)
             {
                 var entry = baseWeights!.Get(w.Name);

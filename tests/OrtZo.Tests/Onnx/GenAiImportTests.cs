@@ -110,7 +110,7 @@ public class GenAiImportTests
     /// cache input an empty tensor (its symbolic batch dimension B, every other symbolic dimension 0); then the sum
     /// over t ≥ 1 of log softmax(logits[t−1])[id t] in double.
     /// </summary>
-    private static double[] OriginalGraphScores(string graphPath, long[][] rows)
+    internal static double[] OriginalGraphScores(string graphPath, long[][] rows)
     {
         int n = rows.Length, seq = rows[0].Length;
         using var so = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, IntraOpNumThreads = 2 };

@@ -73,8 +73,7 @@ internal static class StepBench
     /// <summary>Bytes in use on a CUDA device (total − free), or null on the CPU.</summary>
     private static long? DeviceBytesInUse(ZoDevice device)
     {
-        if (device.Kind != DeviceKind.Cuda) return null;
-        ExecutionProviders.EnsureAvailable(device);
+        if (device.Kind != DeviceKind.Cuda) return null;   // BenchMain has checked the device is there
         using var context = OrtZo.Cuda.CudaContext.Open(device.Index);
         var (free, total) = context.MemoryInfo();
         return (long)total - (long)free;

@@ -35,13 +35,11 @@ internal static class CudaLibraries
                 LoadFile(name, path);
                 loaded.Add(path);
                 // cuDNN 9's libcudnn.so.9 is a front that dlopens its sub-libraries by soname: load them from beside it
-                // too, so they are found whether or not the wheel's files carry a RUNPATH.
+                // too, so they are found whether or not the wheel's files carry a RUNPATH. A part that does not load
+                // here (one needing NVRTC, say) is left to the front, which treats its parts as optional.
                 if (name == CudnnFront)
                     foreach (string part in CudnnParts(Path.GetDirectoryName(path)!))
-                    {
-                        LoadFile(Path.GetFileName(part), part);
-                        loaded.Add(part);
-                    }
+                        if (NativeLibrary.TryLoad(part, out _)) loaded.Add(part);
             }
             _loaded = loaded;
             return loaded;

@@ -54,11 +54,14 @@ internal static class ExecutionProviders
     /// Fails, before anything is allocated, when <paramref name="device"/> cannot run here: no driver, a CPU build,
     /// or no such CUDA device. Commands that start long-lived work (a worker) call it first.
     /// </summary>
-    public static void EnsureAvailable(ZoDevice device)
+    /// <param name="probeDevice">Also open the device's context to prove the ordinal exists (callers that open it
+    /// themselves right after, like the weight backend, skip this).</param>
+    public static void EnsureAvailable(ZoDevice device, bool probeDevice = true)
     {
         if (device.Kind == DeviceKind.Cpu) return;
         if (Cuda.CudaDriver.UnavailableReason is not null || !OrtEnv.Instance().GetAvailableProviders().Contains(CudaProvider.EpName))
             throw Unavailable(device);
+        if (!probeDevice) return;
         try
         {
             using var context = Cuda.CudaContext.Open(device.Index);

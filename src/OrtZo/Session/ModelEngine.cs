@@ -27,7 +27,7 @@ internal sealed class ModelEngine : IDisposable
     {
         if (device.Kind == DeviceKind.Cpu) return new CpuWeightBackend(weights, threads);
         // fail before any device memory is taken when the CUDA provider cannot be had in this build or on this machine
-        ExecutionProviders.EnsureAvailable(device);
+        ExecutionProviders.EnsureAvailable(device, probeDevice: false);   // the backend opens the context itself
         try
         {
             return new Cuda.CudaWeightBackend(weights, device.Index);

@@ -2,6 +2,10 @@ using System.CommandLine;
 using OrtZo.Cli;
 using OrtZo.Cli.Commands;
 
+// Redirected output (logs, CI, scripts) has no terminal width; Spectre would wrap tables at 80 columns and split paths
+// across rows. Tables size to their content, so a wide limit only keeps each cell on one line.
+if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 4096;
+
 var root = new RootCommand("OrtZo: fine-tune ONNX language models with zeroth-order optimizers (forward passes only).");
 root.Options.Add(CommonOptions.OrtLibrary);
 root.Subcommands.Add(ImportCommand.Create());

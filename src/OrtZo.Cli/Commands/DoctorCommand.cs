@@ -19,22 +19,41 @@ internal static class DoctorCommand
         command.SetAction(result =>
         {
             CommonOptions.Apply(result);
-            var table = new Table().AddColumns("", "");
-            table.AddRow("ONNX Runtime (native)", Markup.Escape($"{OrtLibrary.NativeVersion} from {OrtLibrary.NativeLibraryPath ?? "the packaged library"}"));
-            table.AddRow("ONNX Runtime (managed)", Markup.Escape(OrtLibrary.ManagedVersion));
-            table.AddRow("execution providers", Markup.Escape(string.Join(", ", OrtEnv.Instance().GetAvailableProviders())));
-            table.AddRow("CPU", Markup.Escape($"{Environment.ProcessorCount} logical cores, {RuntimeInformation.ProcessArchitecture}; AVX2 {Avx2.IsSupported}, FMA {Fma.IsSupported}, AVX-512F {Avx512F.IsSupported}; Vector<float> width {Vector<float>.Count}"));
-            table.AddRow("CUDA driver", Markup.Escape(CudaDriverSummary()));
-            table.AddRow("CUDA execution provider", Markup.Escape(CudaProviderSummary()));
-            if (CudaKernelCheck() is { } gpu) table.AddRow("CUDA kernels", gpu);
+            var rows = new List<(string Key, string Text, bool Bad)>
+            {
+                ("ONNX Runtime (native)", $"{OrtLibrary.NativeVersion} from {OrtLibrary.NativeLibraryPath ?? "the packaged library"}", false),
+                ("ONNX Runtime (managed)", OrtLibrary.ManagedVersion, false),
+                ("execution providers", string.Join(", ", OrtEnv.Instance().GetAvailableProviders()), false),
+                ("CPU", $"{Environment.ProcessorCount} logical cores, {RuntimeInformation.ProcessArchitecture}; AVX2 {Avx2.IsSupported}, FMA {Fma.IsSupported}, AVX-512F {Avx512F.IsSupported}; Vector<float> width {Vector<float>.Count}", false),
+                ("CUDA driver", CudaDriverSummary(), false),
+                ("CUDA execution provider", CudaProviderSummary(), false),
+            };
+            if (CudaKernelCheck() is { } gpu) rows.Add(("CUDA kernels", gpu.Text, gpu.Bad));
             var (agree, cases, failure) = KernelSelfCheck();
-            table.AddRow("weight kernels", agree
+            rows.Add(("weight kernels", agree
                 ? $"SIMD passes bit-identical to the scalar specification on all {cases} pass cases (f32/f16/bf16, every rule and mask)"
-                : $"[red]SIMD passes DIFFER from the scalar specification[/]: {Markup.Escape(failure!)}");
-            AnsiConsole.Write(table);
+                : $"SIMD passes DIFFER from the scalar specification: {failure}", !agree));
+            Write(rows);
             return agree ? 0 : 1;
         });
         return command;
+    }
+
+    /// <summary>
+    /// A table on a terminal; plain <c>key: value</c> lines when the output is redirected, so that paths and
+    /// messages reach logs, issue reports and scripts whole instead of wrapped at a guessed width.
+    /// </summary>
+    private static void Write(IReadOnlyList<(string Key, string Text, bool Bad)> rows)
+    {
+        if (Console.IsOutputRedirected)
+        {
+            foreach (var (key, text, _) in rows) Console.Out.WriteLine($"{key}: {text}");
+            return;
+        }
+        var table = new Table().AddColumns("", "");
+        foreach (var (key, text, bad) in rows)
+            table.AddRow(key, bad ? $"[red]{Markup.Escape(text)}[/]" : Markup.Escape(text));
+        AnsiConsole.Write(table);
     }
 
     private static string CudaDriverSummary()
@@ -73,7 +92,7 @@ internal static class DoctorCommand
     }
 
     /// <summary>A few pass cases on the CUDA kernel against the specification, when a device is there (null otherwise).</summary>
-    private static string? CudaKernelCheck()
+    private static (string Text, bool Bad)? CudaKernelCheck()
     {
         if (Cuda.CudaDriver.UnavailableReason is not null) return null;
         try
@@ -83,12 +102,12 @@ internal static class DoctorCommand
             var cases = PassCases.All.Where(c => c.Name.EndsWith(" adam q3 sr", StringComparison.Ordinal) || c.Name.Contains("tails") || c.Name.Contains("2^34")).ToList();
             var failed = cases.Select(c => PassCaseCheck.Run(c, b => new Cuda.CudaPassRunner(context, b, ptx))).FirstOrDefault(r => !r.Passed);
             return failed is null
-                ? $"bit-identical to the scalar specification on {cases.Count} pass cases (`ortzo gpu-check` runs all {PassCases.All.Count})"
-                : $"[red]DIFFER from the scalar specification[/]: {Markup.Escape(failed.Case + ": " + failed.Detail)}";
+                ? ($"bit-identical to the scalar specification on {cases.Count} pass cases (`ortzo gpu-check` runs all {PassCases.All.Count})", false)
+                : ($"DIFFER from the scalar specification: {failed.Case}: {failed.Detail}", true);
         }
         catch (Exception e) when (e is Cuda.CudaException or Cuda.CudaUnavailableException)
         {
-            return Markup.Escape($"not run: {e.Message}");
+            return ($"not run: {e.Message}", false);
         }
     }
 

@@ -172,11 +172,12 @@ public sealed class ZoModel : IDisposable
     }
 
     /// <summary>
-    /// Writes the current model as a standard ONNX causal LM (input_ids [+ attention_mask, position_ids] → logits,
-    /// weights as initializers, no scoring head) plus its tokenizer files, loadable by plain ONNX Runtime.
+    /// Writes the current model in the form <paramref name="options"/> asks for (default: a plain ONNX causal LM,
+    /// LoRA merged): input_ids [+ attention_mask, position_ids] → logits with the weights as initializers and no
+    /// scoring head; or an onnxruntime-genai model folder with a KV cache; and for LoRA, optionally the base plus an
+    /// ONNX Runtime adapter file. Tokenizer files go with it.
     /// </summary>
-    /// <param name="mergeLora">LoRA: fold (α/r)·B·A into the base weights (true) or keep the low-rank branch in the graph.</param>
-    public ExportReport Export(string folder, bool mergeLora = true) => ModelExporter.Export(this, folder, mergeLora);
+    public ExportReport Export(string folder, ExportOptions? options = null) => ModelExporter.Export(this, folder, options ?? new ExportOptions());
 
     /// <summary>The task's examples tokenized for this model (cached per data set).</summary>
     internal EncodedExample[] Encode(TaskData data)

@@ -15,16 +15,34 @@ internal static class ExportCommand
             Description = "LoRA: fold (α/r)·B·A into the base weights (true, the original graph) or keep the low-rank branch (false)",
             DefaultValueFactory = _ => true,
         };
+        var format = new Option<string>("--format")
+        {
+            Description = "onnx: a plain ONNX causal LM (ONNX Runtime); genai: an onnxruntime-genai model folder with a KV cache",
+            DefaultValueFactory = _ => "onnx",
+        };
+        format.AcceptOnlyFromAmong("onnx", "genai");
+        var loraAdapter = new Option<bool>("--lora-adapter")
+        {
+            Description = "LoRA: write the base once (A/B as optional inputs, zero by default) and this run as an ONNX Runtime .onnx_adapter file beside it; " +
+                          "into an existing base export of the same base model only the adapter file is added",
+        };
+        var adapterName = new Option<string?>("--adapter-name") { Description = "With --lora-adapter: the adapter file's name (default: the run folder's name)" };
         var threads = CommonOptions.Threads();
         var command = new Command("export", "Write a tuned model as a standard ONNX causal LM (weights as initializers, no scoring head)")
         {
-            model, outDir, merge, threads,
+            model, outDir, format, merge, loraAdapter, adapterName, threads,
         };
         command.SetAction(result =>
         {
             CommonOptions.Apply(result);
             using var zo = ZoModel.Open(result.GetValue(model)!, threads: result.GetValue(threads));
-            var report = zo.Export(result.GetValue(outDir)!, result.GetValue(merge));
+            var report = zo.Export(result.GetValue(outDir)!, new ExportOptions
+            {
+                Format = result.GetValue(format) == "genai" ? ExportFormat.GenAi : ExportFormat.Onnx,
+                MergeLora = result.GetValue(merge) && !result.GetValue(loraAdapter),
+                LoraAdapter = result.GetValue(loraAdapter),
+                AdapterName = result.GetValue(adapterName),
+            });
             string scheme = report.Scheme.ToString().ToLowerInvariant();
             AnsiConsole.MarkupLine($"exported {Markup.Escape(zo.FolderPath)} ({scheme}{(report.Scheme == PeftScheme.Lora ? report.LoraMerged ? ", LoRA merged" : ", LoRA kept as a branch" : "")}): " +
                                    $"{report.Parameters:N0} parameters");

@@ -33,8 +33,12 @@ internal static class ModelExporter
     /// <summary>Above this, initializers go to <see cref="DataFile"/>: protobuf messages stop at 2 GiB.</summary>
     private const long InlineLimit = 1L << 30;
 
-    public static ExportReport Export(ZoModel model, string destination, bool mergeLora)
+    public static ExportReport Export(ZoModel model, string destination, ExportOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        bool mergeLora = options.MergeLora;
+        if (options.Format != ExportFormat.Onnx || options.LoraAdapter)
+            throw new OrtZoException(OrtZoErrorKind.Unsupported, OnnxError.Unsupported, "this build exports the plain ONNX form only");
         string target = Path.GetFullPath(destination).TrimEnd(Path.DirectorySeparatorChar);
         var sourceFolders = new[] { model.Folder.Path, model.FolderPath, model.PeftState?.BaseFolder.Path };
         if (sourceFolders.Any(f => f is not null && string.Equals(Path.GetFullPath(f).TrimEnd(Path.DirectorySeparatorChar), target, StringComparison.Ordinal)))

@@ -63,7 +63,7 @@ public class ExportTests
     {
         using var model = ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: new PeftOptions { Scheme = PeftScheme.Lora, CacheFolder = Cache });
         Perturb(model, 3);
-        var report = model.Export(Out(merge ? "lora-merged" : "lora-branch"), mergeLora: merge);
+        var report = model.Export(Out(merge ? "lora-merged" : "lora-branch"), new ExportOptions { MergeLora = merge });
         Assert.That(report.LoraMerged, Is.EqualTo(merge));
         var rows = PeftFixtures.RandomRows(2, 16, 512, seed: 4);
         var (expected, _) = PeftFixtures.GraphLogits(model, rows);

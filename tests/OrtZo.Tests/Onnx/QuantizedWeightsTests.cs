@@ -82,7 +82,7 @@ public class QuantizedWeightsTests
         var report = ModelImport.Import(source, folder.File("imported"));
         using var lora = ZoModel.Open(report.OutputFolder, threads: 2,
             peft: new PeftOptions { Scheme = PeftScheme.Lora, LoraRank = 2, LoraTargets = ["c_fc"], CacheFolder = folder.File("cache") });
-        var e = Assert.Throws<OrtZoException>(() => lora.Export(folder.File("merged"), mergeLora: true));
+        var e = Assert.Throws<OrtZoException>(() => lora.Export(folder.File("merged"), new ExportOptions { MergeLora = true }));
         TestContext.Out.WriteLine(e!.Message);
         Assert.That(e.Message, Does.Contain("transformer.h.0.mlp.c_fc.weight_Q4").And.Contain("--merge-lora"));
     }

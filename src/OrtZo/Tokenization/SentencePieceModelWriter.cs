@@ -2,7 +2,7 @@ namespace OrtZo.Tokenization;
 
 /// <summary>
 /// Writes a SentencePiece model (sentencepiece_model.proto's ModelProto) in memory: the pieces with score and type,
-/// a BPE trainer spec (vocabulary size, byte fallback, unk/bos/eos ids) and a normalizer spec with no character
+/// a trainer spec (model type, BPE unless asked, vocabulary size, byte fallback, unk/bos/eos ids) and a normalizer spec with no character
 /// map, spaces escaped to "▁" and an optional dummy prefix. Only the fields the library reads are written.
 /// </summary>
 internal sealed class SentencePieceModelWriter
@@ -23,10 +23,10 @@ internal sealed class SentencePieceModelWriter
         WriteBytes(_pieces, 1, message.ToArray());
     }
 
-    public void SetTrainerSpec(int vocabSize, bool byteFallback, int unkId, int bosId, int eosId)
+    public void SetTrainerSpec(int vocabSize, bool byteFallback, int unkId, int bosId, int eosId, int modelType = SentencePieceModel.Bpe)
     {
         var message = new MemoryStream();
-        WriteVarintField(message, 3, 2);                  // model_type = BPE
+        WriteVarintField(message, 3, modelType);
         WriteVarintField(message, 4, vocabSize);
         WriteVarintField(message, 35, byteFallback ? 1 : 0);
         WriteVarintField(message, 40, unkId);

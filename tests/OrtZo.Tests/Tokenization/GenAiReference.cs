@@ -32,6 +32,25 @@ internal sealed class GenAiReference : IDisposable
         return sequences[0].ToArray();
     }
 
+    /// <summary>
+    /// Encode with the special tokens tokenizer_config.json asks for (add_bos_token, add_eos_token): GenAI leaves them
+    /// out unless its add_special_tokens option is on, so this encodes with it on and turns it off again.
+    /// </summary>
+    public int[] EncodeWithSpecialTokens(string text)
+    {
+        _tokenizer.UpdateOptions(new Dictionary<string, string> { ["add_special_tokens"] = "true" });
+        try
+        {
+            return Encode(text);
+        }
+        finally
+        {
+            _tokenizer.UpdateOptions(new Dictionary<string, string> { ["add_special_tokens"] = "false" });
+        }
+    }
+
+    public string Decode(int[] ids) => _tokenizer.Decode(ids);
+
     public void Dispose()
     {
         _tokenizer.Dispose();

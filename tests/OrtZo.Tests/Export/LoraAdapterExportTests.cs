@@ -95,6 +95,36 @@ public class LoraAdapterExportTests
         Assert.That(description.RootElement.GetProperty("inputs").EnumerateArray().Select(e => e.GetString()), Is.EqualTo(new[] { "input_ids", "attention_mask" }));
     }
 
+    /// <summary>
+    /// Adapters as ZO training leaves them (A near its kaiming start, B grown from zero by MeZO steps at LoRA's
+    /// default step size) rather than perturbed.
+    /// </summary>
+    [Test]
+    public void AfterZoStepsTheAdapterGivesTheMergedExport()
+    {
+        using var model = ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: Lora(rank: 8, alpha: 16));
+        var train = TaskData.Load(PeftFixtures.Split("train"), "jsonl");
+        using (var trainer = new ZoTrainer(model, train, new ZoOptions { Optimizer = ZoOptimizer.MeZO, LearningRate = 1e-3, Epsilon = 1e-2, BatchSize = 8, Seed = 5 }))
+            for (int i = 0; i < 20; i++) trainer.Step();
+        var weights = model.ReadWeights();
+        double largestB = weights.Layout.Slots.Where(s => s.Spec.Name.EndsWith(".lora_B", StringComparison.Ordinal))
+            .Max(s => weights.ReadFloat32(s.Index).Max(v => Math.Abs(v)));
+        TestContext.Out.WriteLine($"after 20 MeZO steps the largest |B| is {largestB:E2}");
+        Assert.That(largestB, Is.GreaterThan(0), "training moved B off zero");
+
+        var merged = model.Export(Out("z-merged"));
+        var report = model.Export(Out("z-base"), new ExportOptions { LoraAdapter = true, AdapterName = "zo" });
+        var rows = PeftFixtures.RandomRows(3, 16, 512, seed: 25);
+        var (expected, _) = PeftFixtures.ExportedLogits(Path.Combine(merged.Folder, "model.onnx"), rows);
+        var (actual, _) = WithAdapter(report.Folder, report.AdapterFile!, rows);
+        Check("after ZO steps: adapter on the base vs merged export", expected, actual, 1e-4);
+        Check("after ZO steps: adapter on the base vs the tuned training graph", PeftFixtures.GraphLogits(model, rows).Values, actual, 1e-5);
+        using var untuned = ZoModel.Open(TestPaths.Stories260k, threads: 2);
+        double effect = PeftFixtures.MaxAbsDiff(PeftFixtures.GraphLogits(untuned, rows).Values, actual);
+        TestContext.Out.WriteLine($"after ZO steps the adapter moves logits by up to {effect:E2}");
+        Assert.That(effect, Is.GreaterThan(1e-2), "training must have moved the logits well past the tolerance");
+    }
+
     [Test]
     public void TheFileIsWhatOrtReadsFromBytesAndItsParametersAreTheGraphInputs()
     {
@@ -117,6 +147,63 @@ public class LoraAdapterExportTests
         var (fromFile, _) = WithAdapter(report.Folder, report.AdapterFile!, rows);
         Assert.That(fromBytes, Is.EqualTo(fromFile), "the same bytes loaded two ways");
         Check("rank 4, α 3: adapter vs the tuned graph", PeftFixtures.GraphLogits(model, rows).Values, fromFile, 1e-4);
+    }
+
+    /// <summary>
+    /// The flatbuffer read by hand from the schema (root → Adapter; field 3 → [Parameter]; Parameter fields name,
+    /// dims, data_type, raw_data): format_version 1, one parameter per run tensor with the run's A and (α/r)·B,
+    /// and every raw_data starting on an 8-byte boundary of the file as force_align: 8 asks (x86 would not notice).
+    /// </summary>
+    [Test]
+    public void TheFileHoldsAAndScaledBWithEightByteAlignedData()
+    {
+        using var model = ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: Lora(rank: 8, alpha: 12));
+        Perturb(model, 27);
+        var report = model.Export(Out("g-base"), new ExportOptions { LoraAdapter = true, AdapterName = "g" });
+        byte[] file = File.ReadAllBytes(report.AdapterFile!);
+        int root = U32(file, 0);
+        Assert.That(Field(file, root, 0) is int v ? I32(file, v) : 0, Is.EqualTo(1), "format_version");
+        int parameters = Field(file, root, 3) ?? throw new AssertionException("no parameters");
+        parameters += U32(file, parameters);
+        var weights = model.ReadWeights();
+        Assert.That(U32(file, parameters), Is.EqualTo(weights.Layout.Slots.Count));
+        for (int i = 0; i < U32(file, parameters); i++)
+        {
+            int at = parameters + 4 + 4 * i;
+            int p = at + U32(file, at);
+            int nameAt = Field(file, p, 0)!.Value;
+            nameAt += U32(file, nameAt);
+            string name = System.Text.Encoding.UTF8.GetString(file, nameAt + 4, U32(file, nameAt));
+            var spec = weights.Layout.Slots[weights.Layout.IndexOf(name)].Spec;
+            int dimsAt = Field(file, p, 1)!.Value;
+            dimsAt += U32(file, dimsAt);
+            var dims = Enumerable.Range(0, U32(file, dimsAt)).Select(d => BitConverter.ToInt64(file, dimsAt + 4 + 8 * d)).ToArray();
+            Assert.That(dims, Is.EqualTo(spec.Shape), name);
+            Assert.That(I32(file, Field(file, p, 2)!.Value), Is.EqualTo(1), $"{name}: ONNX FLOAT");
+            int dataAt = Field(file, p, 3)!.Value;
+            dataAt += U32(file, dataAt);
+            Assert.That((dataAt + 4) % 8, Is.Zero, $"{name}: raw_data alignment");
+            Assert.That(U32(file, dataAt), Is.EqualTo(spec.ByteLength), name);
+            var stored = new float[spec.ElementCount];
+            Buffer.BlockCopy(file, dataAt + 4, stored, 0, (int)spec.ByteLength);
+            var run = weights.ReadFloat32(weights.Layout.IndexOf(name));
+            float scale = name.EndsWith(".lora_B", StringComparison.Ordinal) ? 12f / 8f : 1f;
+            Assert.That(stored, Is.EqualTo(run.Select(x => x * scale).ToArray()), name);
+        }
+    }
+
+    private static int U32(byte[] b, int at) => checked((int)BitConverter.ToUInt32(b, at));
+
+    private static int I32(byte[] b, int at) => BitConverter.ToInt32(b, at);
+
+    /// <summary>A table field's absolute position, or null when the vtable leaves it out (the default).</summary>
+    private static int? Field(byte[] b, int table, int id)
+    {
+        int vtable = table - I32(b, table);
+        int vtableSize = BitConverter.ToUInt16(b, vtable);
+        if (4 + 2 * id >= vtableSize) return null;
+        int offset = BitConverter.ToUInt16(b, vtable + 4 + 2 * id);
+        return offset == 0 ? null : table + offset;
     }
 
     [Test]

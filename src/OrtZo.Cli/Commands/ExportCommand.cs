@@ -44,7 +44,7 @@ internal static class ExportCommand
                 AdapterName = result.GetValue(adapterName),
             });
             string scheme = report.Scheme.ToString().ToLowerInvariant();
-            AnsiConsole.MarkupLine($"exported {Markup.Escape(zo.FolderPath)} ({scheme}{(report.Scheme == PeftScheme.Lora ? report.LoraMerged ? ", LoRA merged" : ", LoRA kept as a branch" : "")}): " +
+            AnsiConsole.MarkupLine($"exported {Markup.Escape(zo.FolderPath)} ({scheme}{(report.Scheme == PeftScheme.Lora ? report.AdapterFile is not null ? ", LoRA as an adapter file" : report.LoraMerged ? ", LoRA merged" : ", LoRA kept as a branch" : "")}): " +
                                    $"{report.Parameters:N0} parameters");
             AnsiConsole.MarkupLine($"wrote {Markup.Escape(report.Folder)}: {Markup.Escape(string.Join(", ", report.Files))}");
             return 0;

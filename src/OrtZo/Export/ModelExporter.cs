@@ -31,19 +31,20 @@ internal static class ModelExporter
     public const string DescriptionFile = "export.json";
 
     /// <summary>Above this, initializers go to <see cref="DataFile"/>: protobuf messages stop at 2 GiB.</summary>
-    private const long InlineLimit = 1L << 30;
+    internal const long InlineLimit = 1L << 30;
 
     public static ExportReport Export(ZoModel model, string destination, ExportOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         bool mergeLora = options.MergeLora;
-        if (options.Format != ExportFormat.Onnx || options.LoraAdapter)
+        if (options.Format != ExportFormat.Onnx)
             throw new OrtZoException(OrtZoErrorKind.Unsupported, OnnxError.Unsupported, "this build exports the plain ONNX form only");
         string target = Path.GetFullPath(destination).TrimEnd(Path.DirectorySeparatorChar);
         var sourceFolders = new[] { model.Folder.Path, model.FolderPath, model.PeftState?.BaseFolder.Path };
         if (sourceFolders.Any(f => f is not null && string.Equals(Path.GetFullPath(f).TrimEnd(Path.DirectorySeparatorChar), target, StringComparison.Ordinal)))
             throw new OrtZoException(OrtZoErrorKind.OutputExists, OnnxError.OutputExists, $"{target}: the export must not replace the folder it reads from", target);
         if (File.Exists(target)) throw new OrtZoException(OrtZoErrorKind.OutputExists, OnnxError.OutputExists, $"{target} is a file; the export goes into a folder", target);
+        if (options.LoraAdapter) return LoraAdapterExport.Export(model, target, options);
 
         var peft = model.PeftState;
         var tuned = model.ReadWeights();
@@ -155,7 +156,7 @@ internal static class ModelExporter
     /// Drops label_mask and the sum/mean outputs with every node only they needed. With virtual tokens in front
     /// (prompt tuning), the logits output becomes a Slice that keeps the T real positions.
     /// </summary>
-    private static void RemoveScoringHead(ModelProto model, ModelManifest manifest, string logits, int virtualTokens, string path)
+    internal static void RemoveScoringHead(ModelProto model, ModelManifest manifest, string logits, int virtualTokens, string path)
     {
         var graph = model.Graph;
         foreach (string name in new[] { manifest.Outputs.SumLogprob, manifest.Outputs.MeanLogprob })

@@ -66,8 +66,9 @@ internal static class PeftFixtures
         }
     }
 
-    /// <summary>Logits of a standard causal LM file (an export) run by plain ORT.</summary>
-    public static (float[] Values, long[] Shape) ExportedLogits(string modelPath, long[][] rows, IReadOnlyDictionary<string, long[]>? positions = null)
+    /// <summary>Logits of a standard causal LM file (an export) run by plain ORT, with <paramref name="adapter"/> active when given.</summary>
+    public static (float[] Values, long[] Shape) ExportedLogits(string modelPath, long[][] rows, IReadOnlyDictionary<string, long[]>? positions = null,
+        OrtLoraAdapter? adapter = null)
     {
         using var so = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, IntraOpNumThreads = 2 };
         using var session = new InferenceSession(modelPath, so);
@@ -77,6 +78,7 @@ internal static class PeftFixtures
         try
         {
             using var run = new RunOptions();
+            if (adapter is not null) run.AddActiveLoraAdapter(adapter);
             using var results = session.Run(run, inputs.Keys.ToList(), inputs.Values.ToList(), ["logits"]);
             return (results[0].GetTensorDataAsSpan<float>().ToArray(), results[0].GetTensorTypeAndShape().Shape);
         }

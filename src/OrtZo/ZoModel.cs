@@ -172,12 +172,26 @@ public sealed class ZoModel : IDisposable
     }
 
     /// <summary>
-    /// Writes the current model in the form <paramref name="options"/> asks for (default: a plain ONNX causal LM,
+    /// Writes the current model as its parameters ask (default: a plain ONNX causal LM,
     /// LoRA merged): input_ids [+ attention_mask, position_ids] → logits with the weights as initializers and no
     /// scoring head; or an onnxruntime-genai model folder with a KV cache; and for LoRA, optionally the base plus an
     /// ONNX Runtime adapter file. Tokenizer files go with it.
     /// </summary>
-    public ExportReport Export(string folder, ExportOptions? options = null) => ModelExporter.Export(this, folder, options ?? new ExportOptions());
+    /// <param name="folder">The folder to write (it must not exist, except a LoRA adapter base of the same base model).</param>
+    /// <param name="mergeLora">LoRA: fold (α/r)·B·A into the base weights (true) or keep the low-rank branch in the graph.</param>
+    /// <param name="genAi">Write an onnxruntime-genai model folder (genai_config.json, a decoder with a KV cache, tokenizer.json) instead of a plain ONNX model.</param>
+    /// <param name="loraAdapter">LoRA: write the base with the A/B tensors as optional inputs and this run as an ONNX Runtime .onnx_adapter file beside it.</param>
+    /// <param name="adapterName">With <paramref name="loraAdapter"/>: the adapter file's name (default: the run folder's name).</param>
+    public ExportReport Export(string folder, bool mergeLora = true, bool genAi = false, bool loraAdapter = false, string? adapterName = null) =>
+        Export(folder, new ExportOptions
+        {
+            Format = genAi ? ExportFormat.GenAi : ExportFormat.Onnx,
+            MergeLora = mergeLora && !loraAdapter,
+            LoraAdapter = loraAdapter,
+            AdapterName = adapterName,
+        });
+
+    internal ExportReport Export(string folder, ExportOptions options) => ModelExporter.Export(this, folder, options);
 
     /// <summary>The task's examples tokenized for this model (cached per data set).</summary>
     internal EncodedExample[] Encode(TaskData data)

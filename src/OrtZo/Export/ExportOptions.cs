@@ -1,7 +1,7 @@
 namespace OrtZo;
 
 /// <summary>The form an export takes.</summary>
-public enum ExportFormat
+internal enum ExportFormat
 {
     /// <summary>A plain ONNX causal LM (input_ids [+ attention_mask, position_ids] → logits), no KV cache: what ONNX Runtime loads.</summary>
     Onnx,
@@ -9,8 +9,11 @@ public enum ExportFormat
     GenAi,
 }
 
-/// <summary>How <see cref="ZoModel.Export(string, ExportOptions)"/> writes a tuned model.</summary>
-public sealed record ExportOptions
+/// <summary>
+/// How <see cref="ZoModel.Export(string, ExportOptions)"/> writes a tuned model. Internal: the public surface is held to
+/// twenty types, so the public <see cref="ZoModel.Export(string, bool, bool, bool, string?)"/> takes these as parameters.
+/// </summary>
+internal sealed record ExportOptions
 {
     /// <summary>Plain ONNX or a GenAI model folder.</summary>
     public ExportFormat Format { get; init; } = ExportFormat.Onnx;

@@ -14,8 +14,10 @@ internal sealed record SamplingOptions(int MaxNewTokens = 50, double Temperature
 
 /// <summary>
 /// Text continuation through the model's own graph (its <c>logits</c> output), with the weights bound from the
-/// same buffers the trainer updates, so what a tuned model writes can be read during or after training. Each new
-/// token recomputes the whole sequence: the scoring graph has no KV cache, and the models this is for are small.
+/// same buffers the trainer updates, so what a tuned model writes can be read during or after training. By default
+/// it decodes through the graph with a KV cache added (<see cref="KvCacheDecoder"/>); without one (prompt tuning,
+/// whose virtual tokens a cache cannot carry, or on request) each new token recomputes the whole sequence through
+/// the scoring graph. Both give the same tokens: the cached graph computes the same sums over the same positions.
 /// </summary>
 internal sealed unsafe class TextGenerator : IDisposable
 {
@@ -24,10 +26,14 @@ internal sealed unsafe class TextGenerator : IDisposable
     private readonly OrtIoBinding _binding;
     private readonly List<OrtValue> _weights = new();
     private readonly string _logits;
+    private readonly KvCacheDecoder? _cached;
 
-    public TextGenerator(ZoModel model)
+    /// <param name="model">The model; its current weights are read at every call.</param>
+    /// <param name="kvCache">Decode with a KV cache where the model allows one (false: recompute the sequence for every token).</param>
+    public TextGenerator(ZoModel model, bool kvCache = true)
     {
         _model = model;
+        if (kvCache && model.PeftState?.Options.Scheme != PeftScheme.Prompt) _cached = new KvCacheDecoder(model);
         var manifest = model.Folder.Manifest;
         _logits = manifest.Outputs.Logits ?? throw ModelErrors.Fail(ModelFolderError.OutputMissing, model.Folder.ManifestPath, "outputs.logits", "this model folder keeps no logits output, so it cannot generate");
         using var so = ExecutionProviders.CreateSessionOptions(model.Device, model.Threads, model.Engine.Weights.Backend.ComputeStream);
@@ -48,6 +54,9 @@ internal sealed unsafe class TextGenerator : IDisposable
         _weights.AddRange(WeightBinding.Bind(_binding, model.Engine.Weights.Backend));
     }
 
+    /// <summary>Whether tokens come from the KV-cached graph.</summary>
+    public bool UsesKvCache => _cached is not null;
+
     /// <summary>Token ids of the continuation of <paramref name="promptIds"/> (the prompt not included).</summary>
     public List<int> Continue(IReadOnlyList<int> promptIds, SamplingOptions options)
     {
@@ -57,6 +66,20 @@ internal sealed unsafe class TextGenerator : IDisposable
         if (ids.Count == 0) throw OptionErrors.Fail(OptionError.Unusable, "--prompt", "has no tokens (and the tokenizer adds no BOS); give a non-empty prompt");
         var rng = new Random(unchecked((int)options.Seed ^ (int)(options.Seed >> 32)));
         var generated = new List<int>();
+        if (_cached is not null)
+        {
+            _cached.Reset();
+            var step = (IReadOnlyList<int>)ids;
+            for (int n = 0; n < options.MaxNewTokens && ids.Count < manifest.MaxLength; n++)
+            {
+                int next = Pick(_cached.Step(step), options, rng);
+                if (options.StopAtEos && next == _model.Tokenizer.EosId) break;
+                ids.Add(next);
+                generated.Add(next);
+                step = [next];
+            }
+            return generated;
+        }
         for (int n = 0; n < options.MaxNewTokens && ids.Count < manifest.MaxLength; n++)
         {
             int t = ids.Count;
@@ -142,6 +165,7 @@ internal sealed unsafe class TextGenerator : IDisposable
 
     public void Dispose()
     {
+        _cached?.Dispose();
         foreach (var w in _weights) w.Dispose();
         _binding.Dispose();
         _session.Dispose();

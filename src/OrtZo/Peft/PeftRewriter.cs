@@ -63,23 +63,9 @@ internal static class PeftRewriter
             : manifest.WeightInputs.First(w => w.Role == WeightRole.Embedding).Shape[0];
         // ZO-Bench feeds P random token ids (no BOS) and keeps each layer's keys and values.
         long[] ids = AdapterInit.TokenIds(options.InitSeed, "prefix.token_ids", p, vocab);
-        var wanted = cores.SelectMany(c => new[] { c.Query, c.KeysTransposed, c.Values }.Concat(c.KvHeads is null ? [] : [c.KvHeads])).ToList();
+        var wanted = cores.SelectMany(c => new[] { c.KeysTransposed, c.Values }.Concat(AttentionShapeProbe.Values(c))).ToList();
         var probe = ActivationProbe.Run(baseFolder, ids, wanted, threads);
-
-        var shapes = new List<AttentionShape>();
-        foreach (var core in cores)
-        {
-            string subject = $"node '{core.Scores.Name}'";
-            var q = probe[core.Query].Shape;
-            if (q.Length != 4)
-                throw OnnxErrors.Fail(OnnxError.Unsupported, path, subject,
-                    $"queries have shape [{string.Join(", ", q)}]; prefix tuning expects [batch, heads, sequence, head_dim] (heads folded into the batch axis are not supported)");
-            int heads = (int)q[1], headDim = (int)q[3];
-            int kvHeads = core.KvHeads is { } kv ? (int)probe[kv].Shape[1] : heads;
-            if (kvHeads <= 0 || heads % kvHeads != 0)
-                throw OnnxErrors.Fail(OnnxError.Unsupported, path, subject, $"{heads} query heads do not divide into {kvHeads} key/value heads");
-            shapes.Add(new AttentionShape(heads, kvHeads, headDim));
-        }
+        var shapes = AttentionShapeProbe.Shapes(cores, probe, path);
         var dtype = WeightDType(manifest);
         return PrefixRewrite.Apply(model, cores, shapes, p, dtype, layer =>
         {

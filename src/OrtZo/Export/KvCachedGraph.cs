@@ -25,12 +25,18 @@ internal static class KvCachedGraph
 
     public static string PresentValue(int layer) => KvCacheRewrite.PresentValue(layer);
 
-    public static KvCacheLayout Apply(ModelProto graph, ZoModel model, string graphPath)
+    /// <summary>Refuses a model whose graph cannot carry a cache (prompt tuning).</summary>
+    public static void EnsureSupported(ZoModel model)
     {
-        var peft = model.PeftState;
-        if (peft?.Options.Scheme == PeftScheme.Prompt)
+        if (model.PeftState?.Options.Scheme == PeftScheme.Prompt)
             throw OptionErrors.Fail(OptionError.Conflict, "peft.scheme",
                 $"{model.FolderPath} is prompt-tuned: its virtual tokens are prepended to every call's input, so a KV cache would see them again at every step");
+    }
+
+    public static KvCacheLayout Apply(ModelProto graph, ZoModel model, string graphPath)
+    {
+        EnsureSupported(model);
+        var peft = model.PeftState;
         var baseFolder = peft?.BaseFolder ?? model.Folder;
         var (cores, shapes) = AttentionShapeProbe.Probe(baseFolder, model.Threads);
         if (shapes.Select(s => (s.Heads, s.KvHeads, s.HeadDim)).Distinct().Count() != 1)

@@ -28,6 +28,7 @@ internal sealed unsafe class KvCacheDecoder : IDisposable
 
     public KvCacheDecoder(ZoModel model)
     {
+        KvCachedGraph.EnsureSupported(model);
         var manifest = model.Folder.Manifest;
         _inputs = manifest.Inputs;
         _logits = manifest.Outputs.Logits ?? throw ModelErrors.Fail(ModelFolderError.OutputMissing, model.Folder.ManifestPath, "outputs.logits", "this model folder keeps no logits output, so it cannot generate");
@@ -37,6 +38,9 @@ internal sealed unsafe class KvCacheDecoder : IDisposable
         Layout = KvCachedGraph.Apply(graph, model, path);
         var backend = model.Engine.Weights.Backend;
         using var so = ExecutionProviders.CreateSessionOptions(model.Device, model.Threads, backend.ComputeStream);
+        // A PEFT model's graph keeps the frozen base weights as external data beside it; a graph loaded from memory
+        // has no folder of its own to find them in.
+        so.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", model.Folder.Path);
         _session = new InferenceSession(graph.ToByteArray(), so);
         try
         {

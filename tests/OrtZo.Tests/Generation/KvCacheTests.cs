@@ -1,0 +1,134 @@
+using NUnit.Framework;
+using OrtZo.Generation;
+using OrtZo.Import;
+using OrtZo.Tests.Onnx;
+using OrtZo.Tests.Peft;
+
+namespace OrtZo.Tests.Generation;
+
+/// <summary>
+/// The KV-cached graph against the graph without a cache. The reference is the model's plain export (no rewrite
+/// involved) run by plain ORT over the whole sequence at once: the cached decoder, fed the prompt and then one token
+/// at a time, must give at every position the logits the reference gives at that position, within 1e-4. Weights are
+/// moved away from their pretrained values first, so the cache carries tuned keys and values. Greedy decoding with
+/// and without the cache must then agree token for token.
+/// </summary>
+public class KvCacheTests
+{
+    private TempFolder _temp = null!;
+
+    [OneTimeSetUp]
+    public void CreateTemp() => _temp = new TempFolder("kv-cache");
+
+    [OneTimeTearDown]
+    public void DeleteTemp() => _temp.Dispose();
+
+    private string Out(string name) => Path.Combine(_temp.Path, name);
+
+    private static void Perturb(ZoModel model, int seed, float size)
+    {
+        var random = new Random(seed);
+        var weights = model.ReadWeights();
+        foreach (var slot in weights.Layout.Slots)
+        {
+            var values = weights.ReadFloat32(slot.Index);
+            for (int i = 0; i < values.Length; i++) values[i] += (float)(random.NextDouble() - 0.5) * size;
+            weights.WriteFloat32(slot.Index, values);
+        }
+    }
+
+    /// <summary>Steps the decoder through <paramref name="row"/> (first <paramref name="prompt"/> tokens at once) and compares every position.</summary>
+    private static double CompareWithExport(ZoModel model, string export, long[] row, int prompt)
+    {
+        var (reference, shape) = PeftFixtures.ExportedLogits(Path.Combine(export, "model.onnx"), [row]);
+        int vocab = (int)shape[2];
+        using var decoder = new KvCacheDecoder(model);
+        double worst = 0;
+        var cached = decoder.Step(row.Take(prompt).Select(v => (int)v).ToArray());
+        worst = Math.Max(worst, PeftFixtures.MaxAbsDiff(reference.AsSpan((prompt - 1) * vocab, vocab), cached));
+        for (int t = prompt; t < row.Length; t++)
+        {
+            cached = decoder.Step([(int)row[t]]);
+            Assert.That(decoder.PastLength, Is.EqualTo(t + 1));
+            worst = Math.Max(worst, PeftFixtures.MaxAbsDiff(reference.AsSpan(t * vocab, vocab), cached));
+        }
+        return worst;
+    }
+
+    private static int[] Greedy(ZoModel model, bool kvCache, IReadOnlyList<int> prompt, int tokens)
+    {
+        using var generator = new TextGenerator(model, kvCache);
+        Assert.That(generator.UsesKvCache, Is.EqualTo(kvCache));
+        return generator.Continue(prompt, new SamplingOptions(MaxNewTokens: tokens, StopAtEos: false)).ToArray();
+    }
+
+    [Test]
+    public void CachedStepsGiveTheExportsLogitsAndTheSameGreedyTokensOnStories260k()
+    {
+        using var model = ZoModel.Open(TestPaths.Stories260k, threads: 2);
+        Perturb(model, 3, 0.02f);
+        var export = model.Export(Out("s260-plain")).Folder;
+        var row = PeftFixtures.RandomRows(1, 24, 512, seed: 4)[0];
+        double diff = CompareWithExport(model, export, row, prompt: 7);
+        TestContext.Out.WriteLine($"stories260k: 7-token prompt then 17 cached steps, max |Δ logits| against the plain export {diff:E2}");
+        Assert.That(diff, Is.LessThan(1e-4));
+
+        int compared = 0;
+        foreach (string text in new[] { "Once upon a time", "Tom had a red ball.", "The sun" })
+        {
+            var prompt = model.Tokenizer.Encode(text);
+            var withCache = Greedy(model, true, prompt, 40);
+            Assert.That(withCache, Is.EqualTo(Greedy(model, false, prompt, 40)), text);
+            compared += withCache.Length;
+        }
+        TestContext.Out.WriteLine($"stories260k: {compared} greedy tokens equal with and without the cache");
+    }
+
+    [TestCase("llama")]
+    [TestCase("qwen2")]
+    public void CachedStepsGiveTheExportsLogitsOnTransformersExports(string name)
+    {
+        string source = Path.Combine(TestPaths.SharedData, "hf-exports", name);
+        if (!File.Exists(Path.Combine(source, "model.onnx")))
+            Assert.Ignore($"{source} is absent (../shared/data beside the checkout)");
+        string folder = Out("hf-" + name);
+        ModelImport.Import(source, folder);
+        using var model = ZoModel.Open(folder, threads: 2);
+        Perturb(model, 5, 0.01f);
+        var export = model.Export(Out($"hf-{name}-plain")).Folder;
+        var row = PeftFixtures.RandomRows(1, 20, 1024, seed: 6)[0];
+        double diff = CompareWithExport(model, export, row, prompt: 5);
+        TestContext.Out.WriteLine($"{name}: 5-token prompt then 15 cached steps, max |Δ logits| against the plain export {diff:E2}");
+        Assert.That(diff, Is.LessThan(1e-4));
+        var prompt = row.Take(4).Select(v => (int)v).ToArray();
+        Assert.That(Greedy(model, true, prompt, 24), Is.EqualTo(Greedy(model, false, prompt, 24)));
+    }
+
+    [Test]
+    public void PrefixAndUnmergedLoraModelsCacheThroughTheirRewrittenGraphs()
+    {
+        foreach (var peft in new[]
+                 {
+                     new PeftOptions { Scheme = PeftScheme.Prefix, PrefixTokens = 5, CacheFolder = Out("cache") },
+                     new PeftOptions { Scheme = PeftScheme.Lora, LoraRank = 4, LoraAlpha = 8, CacheFolder = Out("cache") },
+                 })
+        {
+            using var model = ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: peft);
+            Perturb(model, 7, 0.2f);
+            var export = model.Export(Out($"s260-{peft.Scheme}"), mergeLora: false).Folder;
+            var row = PeftFixtures.RandomRows(1, 16, 512, seed: 8)[0];
+            double diff = CompareWithExport(model, export, row, prompt: 4);
+            TestContext.Out.WriteLine($"stories260k {peft.Scheme}: max |Δ logits| against the plain export {diff:E2}");
+            Assert.That(diff, Is.LessThan(1e-4), peft.Scheme.ToString());
+        }
+    }
+
+    [Test]
+    public void PromptTuningIsRefusedNamingTheScheme()
+    {
+        using var model = ZoModel.Open(TestPaths.Stories260k, threads: 2,
+            peft: new PeftOptions { Scheme = PeftScheme.Prompt, PromptTokens = 4, CacheFolder = Out("cache") });
+        var e = Assert.Throws<OrtZoException>(() => new KvCacheDecoder(model).Dispose());
+        Assert.That(e!.Message, Does.Contain("prompt-tuned"));
+    }
+}

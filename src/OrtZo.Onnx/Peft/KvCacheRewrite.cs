@@ -36,16 +36,13 @@ internal static class KvCacheRewrite
     {
         var graph = model.Graph;
         var positionReads = PositionOffsets.Find(graph, cores, attentionMask, positionIds, path);
+        var renamed = FreeCacheNames(model, cores.Count, path);
+        string Live(string value) => renamed.GetValueOrDefault(value, value);
         var g = new GraphBuilder(graph, ModelOpset.Default(model), "ortzo_kv/");
         var softmaxOf = graph.Node.Where(n => n.OpType == "Softmax").ToDictionary(n => n.Output[0], StringComparer.Ordinal);
         for (int i = 0; i < cores.Count; i++)
         {
-            foreach (string name in new[] { PastKey(i), PastValue(i), PresentKey(i), PresentValue(i) })
-            {
-                if (graph.Input.Any(v => v.Name == name) || graph.Output.Any(v => v.Name == name))
-                    throw OnnxErrors.Fail(OnnxError.Unsupported, path, $"value '{name}'", "the graph already has a KV cache tensor of this name; it was exported with a cache");
-                g.ExactName(name);
-            }
+            foreach (string name in new[] { PastKey(i), PastValue(i), PresentKey(i), PresentValue(i) }) g.ExactName(name);
             graph.Input.Add(GraphBuilder.ValueInfo(PastKey(i), elementType, ["batch_size", (long)shapes[i].KvHeads, "past_sequence_length", (long)shapes[i].HeadDim]));
             graph.Input.Add(GraphBuilder.ValueInfo(PastValue(i), elementType, ["batch_size", (long)shapes[i].KvHeads, "past_sequence_length", (long)shapes[i].HeadDim]));
         }
@@ -65,7 +62,7 @@ internal static class KvCacheRewrite
             var core = cores[i];
             var shape = shapes[i];
             g.Scope = $"/ortzo_kv/layers.{i}";
-            var softmax = softmaxOf.GetValueOrDefault(core.Softmax.Output[0])
+            var softmax = softmaxOf.GetValueOrDefault(Live(core.Softmax.Output[0]))
                 ?? throw OnnxErrors.Fail(OnnxError.Unsupported, path, $"node '{core.Softmax.Name}'", "the attention Softmax is no longer in the graph");
 
             string pastKeysT = g.Node("Transpose", [PastKey(i)], null, GraphBuilder.Ints("perm", 0, 1, 3, 2));
@@ -75,14 +72,14 @@ internal static class KvCacheRewrite
                 pastKeysT = RepeatKvHeads(g, pastKeysT, shape, [0, shape.Heads, shape.HeadDim, -1]);
                 pastValues = RepeatKvHeads(g, pastValues, shape, [0, shape.Heads, -1, shape.HeadDim]);
             }
-            string pastScores = g.Node("MatMul", [core.Query, Through(g, pastKeysT, core.KeyScale)]);
-            pastScores = Through(g, pastScores, core.Steps.Where(s => s.AppliesToPrefix));
+            string pastScores = g.Node("MatMul", [Live(core.Query), Through(g, pastKeysT, core.KeyScale, Live)]);
+            pastScores = Through(g, pastScores, core.Steps.Where(s => s.AppliesToPrefix), Live);
             if (pastMask.Length > 0) pastScores = g.Node("Add", [pastScores, pastMask]);
             softmax.Input[0] = g.Node("Concat", [pastScores, softmax.Input[0]], null, GraphBuilder.Int("axis", -1));
 
             // Whatever read the probabilities (the context MatMul, or a prefix rewrite's slices) now reads the
             // columns after the past.
-            string probabilities = core.Context.Input[0];
+            string probabilities = Live(core.Context.Input[0]);
             var index = new GraphIndex(graph);
             var readers = index.Consumers(probabilities).Select(r => r.Node).ToHashSet();
             string current = g.Node("Slice", [probabilities, pastLength, g.Int64s("end", long.MaxValue), g.Int64s("axis", -1)]);
@@ -91,19 +88,47 @@ internal static class KvCacheRewrite
                 for (int s = 0; s < reader.Input.Count; s++)
                     if (reader.Input[s] == probabilities) reader.Input[s] = current;
 
-            string context = core.Context.Output[0];
+            string context = Live(core.Context.Output[0]);
             var producer = index.Producer(context)
                 ?? throw OnnxErrors.Fail(OnnxError.Unsupported, path, $"value '{context}'", "the attention context is no longer computed in the graph");
             string withoutPast = GraphSurgery.RenameProducedValue(g, producer, context, "context_without_past");
             g.Node("Add", [withoutPast, g.Node("MatMul", [past, pastValues])], context);
 
-            string newKeys = g.Node("Transpose", [EveryRepthHead(g, core.KeysTransposed, shape)], null, GraphBuilder.Ints("perm", 0, 1, 3, 2));
+            string newKeys = g.Node("Transpose", [EveryRepthHead(g, Live(core.KeysTransposed), shape)], null, GraphBuilder.Ints("perm", 0, 1, 3, 2));
             g.Node("Concat", [PastKey(i), newKeys], PresentKey(i), GraphBuilder.Int("axis", 2));
-            g.Node("Concat", [PastValue(i), EveryRepthHead(g, core.Values, shape)], PresentValue(i), GraphBuilder.Int("axis", 2));
+            g.Node("Concat", [PastValue(i), EveryRepthHead(g, Live(core.Values), shape)], PresentValue(i), GraphBuilder.Int("axis", 2));
             graph.Output.Add(GraphBuilder.ValueInfo(PresentKey(i), elementType, ["batch_size", (long)shape.KvHeads, "total_sequence_length", (long)shape.HeadDim]));
             graph.Output.Add(GraphBuilder.ValueInfo(PresentValue(i), elementType, ["batch_size", (long)shape.KvHeads, "total_sequence_length", (long)shape.HeadDim]));
         }
         GraphSurgery.SortTopologically(graph, path);
+    }
+
+    /// <summary>
+    /// Makes the cache tensors' names free. A graph imported with a cache keeps its own past and present values
+    /// inside (the importer turned the past inputs into empty tensors and dropped the present outputs, see
+    /// <see cref="PastKeyValueRemoval"/>); they are renamed, and the map from old to new names returned. A cache
+    /// name that is still a graph input or output means the graph is not one the importer wrote, and is refused.
+    /// </summary>
+    private static Dictionary<string, string> FreeCacheNames(ModelProto model, int layers, string path)
+    {
+        var graph = model.Graph;
+        var renamed = new Dictionary<string, string>(StringComparer.Ordinal);
+        var g = new GraphBuilder(graph, ModelOpset.Default(model), "ortzo_kv/");
+        var index = new GraphIndex(graph);
+        for (int i = 0; i < layers; i++)
+        {
+            foreach (string name in new[] { PastKey(i), PastValue(i), PresentKey(i), PresentValue(i) })
+            {
+                if (graph.Input.Any(v => v.Name == name) || graph.Output.Any(v => v.Name == name))
+                    throw OnnxErrors.Fail(OnnxError.Unsupported, path, $"value '{name}'", "the graph already has a live KV cache tensor of this name");
+                if (index.Producer(name) is not { } producer) continue;
+                string fresh = GraphSurgery.RenameProducedValue(g, producer, name, name.Replace('.', '_') + "_inner");
+                GraphSurgery.RedirectReads(graph, name, fresh);
+                renamed[name] = fresh;
+            }
+        }
+        foreach (var info in graph.ValueInfo.Where(v => renamed.ContainsKey(v.Name))) info.Name = renamed[info.Name];
+        return renamed;
     }
 
     /// <summary>
@@ -137,11 +162,11 @@ internal static class KvCacheRewrite
     }
 
     /// <summary>Copies of <paramref name="steps"/> (scale and cast nodes) applied to <paramref name="value"/> in turn.</summary>
-    private static string Through(GraphBuilder g, string value, IEnumerable<ScoreStep> steps)
+    private static string Through(GraphBuilder g, string value, IEnumerable<ScoreStep> steps, Func<string, string> live)
     {
         foreach (var step in steps)
         {
-            var inputs = step.Node.Input.ToList();
+            var inputs = step.Node.Input.Select(live).ToList();
             inputs[step.ChainSlot] = value;
             value = g.Node(step.Node.OpType, inputs, null, step.Node.Attribute.Select(a => a.Clone()).ToArray());
         }

@@ -88,19 +88,35 @@ internal static class PositionOffsets
         return seen;
     }
 
-    /// <summary>The element type of a position value: traced back through the shape-only ops to the Range's start.</summary>
-    private static int ElementType(GraphProto graph, GraphIndex index, string value, string path)
+    /// <summary>
+    /// The element type of a position value: traced back through the shape-only ops to the Range, whose inputs
+    /// (constants, or sizes read with Shape, which are int64) give it.
+    /// </summary>
+    private static int ElementType(GraphProto graph, GraphIndex index, string value, string path) =>
+        TryElementType(graph, index, value, 64)
+        ?? throw OnnxErrors.Fail(OnnxError.Unsupported, path, $"value '{value}'", "cannot tell the element type of the token positions");
+
+    private static int? TryElementType(GraphProto graph, GraphIndex index, string value, int depth)
     {
-        for (int depth = 0; depth < 64; depth++)
+        if (depth == 0) return null;
+        if (GraphSurgery.ConstantTensor(graph, index, value) is { } constant) return constant.DataType;
+        if (graph.Input.FirstOrDefault(i => i.Name == value) is { } input) return input.Type.TensorType.ElemType;
+        var producer = index.Producer(value);
+        switch (producer?.OpType)
         {
-            if (GraphSurgery.ConstantTensor(graph, index, value) is { } constant) return constant.DataType;
-            if (graph.Input.FirstOrDefault(i => i.Name == value) is { } input) return input.Type.TensorType.ElemType;
-            var producer = index.Producer(value);
-            if (producer is null) break;
-            if (producer.OpType == "Cast") return (int)producer.Attribute.First(a => a.Name == "to").I;
-            if (producer.OpType != "Range" && !ShapeOnly.Contains(producer.OpType)) break;
-            value = producer.Input[0];
+            case null:
+                return null;
+            case "Cast":
+                return (int)producer.Attribute.First(a => a.Name == "to").I;
+            case "Shape" or "Size":
+                return OnnxElementType.Int64;
+            case "Range" or "Add" or "Sub" or "Mul" or "Gather":
+                // a Gather's result has its data's type; arithmetic and Range have their operands'
+                foreach (string operand in producer.OpType == "Gather" ? [producer.Input[0]] : producer.Input)
+                    if (TryElementType(graph, index, operand, depth - 1) is { } type) return type;
+                return null;
+            default:
+                return ShapeOnly.Contains(producer.OpType) ? TryElementType(graph, index, producer.Input[0], depth - 1) : null;
         }
-        throw OnnxErrors.Fail(OnnxError.Unsupported, path, $"value '{value}'", "cannot tell the element type of the token positions");
     }
 }

@@ -3,6 +3,7 @@ using OrtZo.Generation;
 using OrtZo.Import;
 using OrtZo.Tests.Onnx;
 using OrtZo.Tests.Peft;
+using OrtZo.Tools;
 
 namespace OrtZo.Tests.Generation;
 
@@ -102,6 +103,27 @@ public class KvCacheTests
         Assert.That(diff, Is.LessThan(1e-4));
         var prompt = row.Take(4).Select(v => (int)v).ToArray();
         Assert.That(Greedy(model, true, prompt, 24), Is.EqualTo(Greedy(model, false, prompt, 24)));
+    }
+
+    /// <summary>
+    /// GPT-2 layout with learned positions (wpe[Range]), with a position_ids input instead (fed absolute positions),
+    /// and exported with its own cache, which the importer emptied and the rewrite replaces (names reused).
+    /// </summary>
+    [TestCase(false, false)]
+    [TestCase(true, false)]
+    [TestCase(false, true)]
+    public void CachedStepsGiveTheExportsLogitsOnGpt2Layouts(bool positionIds, bool withPast)
+    {
+        string root = Out($"gpt-{positionIds}-{withPast}");
+        string folder = PeftFixtures.TinyGpt(root, new TinyGptConfig
+            { VocabSize = 96, ModelDim = 64, Layers = 2, Heads = 4, MaxLength = 32, Seed = 9, PositionIdsInput = positionIds, WithPast = withPast });
+        using var model = ZoModel.Open(folder, threads: 2);
+        Perturb(model, 10, 0.02f);
+        var export = model.Export(Path.Combine(root, "plain")).Folder;
+        var row = PeftFixtures.RandomRows(1, 18, 96, seed: 11)[0];
+        double diff = CompareWithExport(model, export, row, prompt: 6);
+        TestContext.Out.WriteLine($"gpt2 layout (position_ids input {positionIds}, imported with a cache {withPast}): max |Δ logits| {diff:E2}");
+        Assert.That(diff, Is.LessThan(1e-4));
     }
 
     [Test]

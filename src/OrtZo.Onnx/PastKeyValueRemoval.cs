@@ -9,7 +9,8 @@ namespace OrtZo.Onnx;
 /// the graph — batch from input_ids, the sequence axis 0, the other axes from the input's declared static dims —
 /// and the present.* outputs are dropped. The engine then never feeds or receives a cache when scoring.
 /// The past sequence axis is the second-to-last one in every layout these exporters use
-/// ([B, heads, S, head_dim] and GPT-2's legacy [2, B, heads, S, head_dim]).
+/// ([B, heads, S, head_dim] and GPT-2's legacy [2, B, heads, S, head_dim]). What was removed is recorded in the
+/// model's metadata, so an export can give the graph its cache back (<see cref="KvCacheRestore"/>).
 /// </summary>
 internal static partial class PastKeyValueRemoval
 {
@@ -74,12 +75,14 @@ internal static partial class PastKeyValueRemoval
             for (int i = 0; i < added.Count; i++) graph.Node.RemoveAt(graph.Node.Count - 1);
             for (int i = added.Count - 1; i >= 0; i--) graph.Node.Insert(0, added[i]);
         }
-        foreach (var output in graph.Output.Where(o => IsPresentOutput(o.Name)).ToList())
+        var presentOutputs = graph.Output.Where(o => IsPresentOutput(o.Name)).ToList();
+        foreach (var output in presentOutputs)
         {
             graph.Output.Remove(output);
             removed.Add(output.Name);
         }
         foreach (var info in graph.ValueInfo.Where(v => removed.Contains(v.Name)).ToList()) graph.ValueInfo.Remove(info);
+        KvCacheRestore.Record(model, pastInputs, presentOutputs);
         return removed;
     }
 

@@ -67,13 +67,11 @@ internal sealed unsafe class KvCacheDecoder : IDisposable
     public void Reset()
     {
         DisposePast();
-        var type = ScoringSession.ElementType(OnnxElementType.TryToDType(Layout.ElementType, out var dtype) ? dtype
-            : throw new NotSupportedException($"cache element type {OnnxElementType.Name(Layout.ElementType)}"));
-        long[] empty = [1, Layout.KvHeads, 0, Layout.HeadDim];
-        for (int i = 0; i < Layout.Layers; i++)
+        foreach (var tensor in Layout.Tensors)
         {
-            _past.Add(OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, type, empty));
-            _past.Add(OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, type, empty));
+            var type = ScoringSession.ElementType(OnnxElementType.TryToDType(tensor.ElementType, out var dtype) ? dtype
+                : throw new NotSupportedException($"cache element type {OnnxElementType.Name(tensor.ElementType)}"));
+            _past.Add(OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, type, tensor.EmptyShape));
         }
         _pastLength = 0;
     }
@@ -88,18 +86,10 @@ internal sealed unsafe class KvCacheDecoder : IDisposable
         _binding.BindInput(_inputs.InputIds, input);
         if (Layout.HasAttentionMask) _binding.BindInput(_inputs.AttentionMask!, mask);
         if (Layout.HasPositionIds) _binding.BindInput(_inputs.PositionIds!, positions);
-        for (int i = 0; i < Layout.Layers; i++)
-        {
-            _binding.BindInput(KvCachedGraph.PastKey(i), _past[2 * i]);
-            _binding.BindInput(KvCachedGraph.PastValue(i), _past[2 * i + 1]);
-        }
+        for (int i = 0; i < Layout.Tensors.Count; i++) _binding.BindInput(Layout.Tensors[i].Past, _past[i]);
         _binding.ClearBoundOutputs();
         _binding.BindOutputToDevice(_logits, OrtMemoryInfo.DefaultInstance);
-        for (int i = 0; i < Layout.Layers; i++)
-        {
-            _binding.BindOutputToDevice(KvCachedGraph.PresentKey(i), OrtMemoryInfo.DefaultInstance);
-            _binding.BindOutputToDevice(KvCachedGraph.PresentValue(i), OrtMemoryInfo.DefaultInstance);
-        }
+        foreach (var tensor in Layout.Tensors) _binding.BindOutputToDevice(tensor.Present, OrtMemoryInfo.DefaultInstance);
         using var runOptions = new RunOptions();
         var outputs = _session.RunWithBoundResults(runOptions, _binding);
         try

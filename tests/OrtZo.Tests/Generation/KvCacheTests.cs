@@ -1,3 +1,5 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 using NUnit.Framework;
 using OrtZo.Generation;
 using OrtZo.Import;
@@ -41,8 +43,7 @@ public class KvCacheTests
     /// <summary>Steps the decoder through <paramref name="row"/> (first <paramref name="prompt"/> tokens at once) and compares every position.</summary>
     private static double CompareWithExport(ZoModel model, string export, long[] row, int prompt)
     {
-        var (reference, shape) = PeftFixtures.ExportedLogits(Path.Combine(export, "model.onnx"), [row]);
-        int vocab = (int)shape[2];
+        var (reference, vocab) = WholeSequenceLogits(Path.Combine(export, "model.onnx"), row);
         using var decoder = new KvCacheDecoder(model);
         double worst = 0;
         var cached = decoder.Step(row.Take(prompt).Select(v => (int)v).ToArray());
@@ -54,6 +55,29 @@ public class KvCacheTests
             worst = Math.Max(worst, PeftFixtures.MaxAbsDiff(reference.AsSpan(t * vocab, vocab), cached));
         }
         return worst;
+    }
+
+    /// <summary>Plain ORT over the whole row at once (positions 0 … T−1 where the graph takes them), logits as float32 whatever their type.</summary>
+    private static (float[] Logits, int Vocab) WholeSequenceLogits(string modelPath, long[] row)
+    {
+        using var session = new InferenceSession(modelPath, new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, IntraOpNumThreads = 2 });
+        var names = session.InputMetadata.Keys.ToHashSet();
+        var inputs = new Dictionary<string, OrtValue> { ["input_ids"] = OrtValue.CreateTensorValueFromMemory(row.ToArray(), [1, row.Length]) };
+        if (names.Contains("attention_mask")) inputs["attention_mask"] = OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(1L, row.Length).ToArray(), [1, row.Length]);
+        if (names.Contains("position_ids")) inputs["position_ids"] = OrtValue.CreateTensorValueFromMemory(Enumerable.Range(0, row.Length).Select(i => (long)i).ToArray(), [1, row.Length]);
+        try
+        {
+            using var results = session.Run(new RunOptions(), inputs.Keys.ToList(), inputs.Values.ToList(), ["logits"]);
+            var info = results[0].GetTensorTypeAndShape();
+            float[] logits = info.ElementDataType == TensorElementType.Float16
+                ? results[0].GetTensorDataAsSpan<Float16>().ToArray().Select(h => (float)h).ToArray()
+                : results[0].GetTensorDataAsSpan<float>().ToArray();
+            return (logits, (int)info.Shape[2]);
+        }
+        finally
+        {
+            foreach (var v in inputs.Values) v.Dispose();
+        }
     }
 
     private static int[] Greedy(ZoModel model, bool kvCache, IReadOnlyList<int> prompt, int tokens)
@@ -123,6 +147,28 @@ public class KvCacheTests
         var row = PeftFixtures.RandomRows(1, 18, 96, seed: 11)[0];
         double diff = CompareWithExport(model, export, row, prompt: 6);
         TestContext.Out.WriteLine($"gpt2 layout (position_ids input {positionIds}, imported with a cache {withPast}): max |Δ logits| {diff:E2}");
+        Assert.That(diff, Is.LessThan(1e-4));
+    }
+
+    /// <summary>
+    /// onnxruntime-genai's test models, imported (caches emptied) and tuned: decoding restores their own cache
+    /// path, fused ops included — GPT-2's Attention with combined past_%d caches and int32 inputs, and the GenAI
+    /// builder's GroupQueryAttention with fp16 caches.
+    /// </summary>
+    [TestCase("tiny-random-gpt2-fp32", 1000)]
+    [TestCase("tiny-qwen35-cuda", 1000)]
+    public void ImportedCachePathsAreRestoredWithTheTunedWeights(string name, int vocab)
+    {
+        string folder = Out("genai-" + name);
+        ModelImport.Import(Path.Combine(TestPaths.Fixtures, "genai", name), folder);
+        using var model = ZoModel.Open(folder, threads: 2);
+        Perturb(model, 12, 0.01f);
+        using (var decoder = new KvCacheDecoder(model))
+            Assert.That(decoder.Layout.Restored, Is.True, "the source's own cache path, not a rewrite");
+        var export = model.Export(Out($"genai-{name}-plain")).Folder;
+        var row = PeftFixtures.RandomRows(1, 14, vocab, seed: 13)[0];
+        double diff = CompareWithExport(model, export, row, prompt: 5);
+        TestContext.Out.WriteLine($"{name}: restored cache, max |Δ logits| against the plain export {diff:E2}");
         Assert.That(diff, Is.LessThan(1e-4));
     }
 

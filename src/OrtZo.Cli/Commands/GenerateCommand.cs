@@ -23,6 +23,7 @@ internal static class GenerateCommand
             CommonOptions.Apply(result);
             using var zo = ZoModel.Open(result.GetValue(model)!, CommonOptions.ParseDevice(result.GetValue(device)!));
             using var generator = new TextGenerator(zo, kvCache: !result.GetValue(noCache));
+            if (generator.KvCacheUnavailable is { } why) Console.Error.WriteLine($"note: generating without a KV cache: {why}");
             string text = result.GetValue(prompt)!;
             var ids = zo.Tokenizer.Encode(text);
             var options = new SamplingOptions(result.GetValue(maxNew), result.GetValue(temperature), result.GetValue(topP), result.GetValue(seed));

@@ -33,7 +33,19 @@ internal sealed unsafe class TextGenerator : IDisposable
     public TextGenerator(ZoModel model, bool kvCache = true)
     {
         _model = model;
-        if (kvCache && model.PeftState?.Options.Scheme != PeftScheme.Prompt) _cached = new KvCacheDecoder(model);
+        if (kvCache && model.PeftState?.Options.Scheme != PeftScheme.Prompt)
+        {
+            try
+            {
+                _cached = new KvCacheDecoder(model);
+            }
+            catch (OrtZoException e) when (e.Kind == OrtZoErrorKind.Unsupported)
+            {
+                // a graph the rewrite cannot give a cache (OPT's heads folded into the batch, positions from the mask)
+                // still generates, only slower
+                KvCacheUnavailable = e.Message;
+            }
+        }
         var manifest = model.Folder.Manifest;
         _logits = manifest.Outputs.Logits ?? throw ModelErrors.Fail(ModelFolderError.OutputMissing, model.Folder.ManifestPath, "outputs.logits", "this model folder keeps no logits output, so it cannot generate");
         using var so = ExecutionProviders.CreateSessionOptions(model.Device, model.Threads, model.Engine.Weights.Backend.ComputeStream);
@@ -56,6 +68,9 @@ internal sealed unsafe class TextGenerator : IDisposable
 
     /// <summary>Whether tokens come from the KV-cached graph.</summary>
     public bool UsesKvCache => _cached is not null;
+
+    /// <summary>Why a cache was asked for and could not be built, or null.</summary>
+    public string? KvCacheUnavailable { get; }
 
     /// <summary>Token ids of the continuation of <paramref name="promptIds"/> (the prompt not included).</summary>
     public List<int> Continue(IReadOnlyList<int> promptIds, SamplingOptions options)

@@ -191,6 +191,26 @@ public class KvCacheTests
         }
     }
 
+    /// <summary>
+    /// OPT derives its positions from the attention mask (cumsum(mask)·mask − 1), which the rewrite, feeding the
+    /// graph's own mask machinery only the new tokens' columns, cannot offset: it refuses, and generation recomputes
+    /// instead, saying why.
+    /// </summary>
+    [Test]
+    public void AGraphWithoutARecognisableAttentionGeneratesWithoutTheCache()
+    {
+        string source = Path.Combine(TestPaths.SharedData, "hf-exports", "opt");
+        if (!File.Exists(Path.Combine(source, "model.onnx")))
+            Assert.Ignore($"{source} is absent (../shared/data beside the checkout)");
+        ModelImport.Import(source, Out("hf-opt"));
+        using var model = ZoModel.Open(Out("hf-opt"), threads: 2);
+        using var generator = new TextGenerator(model);
+        Assert.That(generator.UsesKvCache, Is.False);
+        TestContext.Out.WriteLine(generator.KvCacheUnavailable);
+        Assert.That(generator.KvCacheUnavailable, Does.Contain("input 'attention_mask'").And.Contain("positions"));
+        Assert.That(generator.Continue([5, 6, 7], new SamplingOptions(MaxNewTokens: 5, StopAtEos: false)), Has.Count.EqualTo(5));
+    }
+
     [Test]
     public void PromptTuningIsRefusedNamingTheScheme()
     {

@@ -1,0 +1,272 @@
+#if !ORTZO_GPU
+using System.Text.Json;
+using Microsoft.ML.OnnxRuntimeGenAI;
+using NUnit.Framework;
+using OrtZo.Generation;
+using OrtZo.Import;
+using OrtZo.Tests.Onnx;
+using OrtZo.Tests.Peft;
+
+namespace OrtZo.Tests.Export;
+
+/// <summary>
+/// <c>ortzo export --format genai</c> read by onnxruntime-genai itself (the Microsoft.ML.OnnxRuntimeGenAI package):
+/// the folder must load, GenAI's logits for a prompt and for single tokens appended after it (each step fed through
+/// the KV cache GenAI keeps) must equal plain ONNX Runtime's logits of the plain export of the same tuned model,
+/// which recomputes the whole sequence without a cache, and GenAI's greedy search must pick the tokens of ortzo's
+/// own recompute loop (<see cref="TextGenerator"/> without its cache). Models are tuned by MeZO steps first, so
+/// the weights are not the ones the graph was imported with.
+/// </summary>
+public class GenAiExportTests
+{
+    private const double Tolerance = 1e-4;
+
+    private TempFolder _temp = null!;
+    private readonly Dictionary<string, string> _imported = new(StringComparer.Ordinal);
+
+    [OneTimeSetUp]
+    public void CreateTemp() => _temp = new TempFolder("genai-export");
+
+    [OneTimeTearDown]
+    public void DeleteTemp() => _temp.Dispose();
+
+    private string Out(string name) => Path.Combine(_temp.Path, name);
+
+    private static string Source(string export) => Path.Combine(TestPaths.SharedData, "hf-exports", export);
+
+    private string Imported(string export)
+    {
+        if (!File.Exists(Path.Combine(Source(export), "model.onnx")))
+            Assert.Ignore($"{Source(export)} is absent (../shared/data beside the checkout)");
+        if (!_imported.TryGetValue(export, out var folder))
+        {
+            folder = Out("import-" + export);
+            ModelImport.Import(Source(export), folder);
+            _imported[export] = folder;
+        }
+        return folder;
+    }
+
+    private PeftOptions Peft(PeftScheme scheme) => new() { Scheme = scheme, CacheFolder = Out("cache") };
+
+    /// <summary>MeZO steps at the scheme's default step size on a multiple-choice task.</summary>
+    private static void Tune(ZoModel model, string taskFile, int steps = 10)
+    {
+        var (lr, eps) = PeftOptions.DefaultHyperparameters(model.PeftState?.Options.Scheme ?? PeftScheme.Full);
+        var task = TaskData.Load(taskFile, "jsonl");
+        using var trainer = new ZoTrainer(model, task, new ZoOptions { Optimizer = ZoOptimizer.MeZO, LearningRate = lr, Epsilon = eps, BatchSize = 8, Seed = 3 });
+        for (int i = 0; i < steps; i++) trainer.Step();
+    }
+
+    private static string StoriesTask => PeftFixtures.Split("train");
+
+    private static string HfTask(string export) => Path.Combine(Source(export), "task.jsonl");
+
+    /// <summary>
+    /// GenAI's logits for <paramref name="prompt"/> and then for each of <paramref name="follow"/> appended one at a
+    /// time, against plain ORT on the plain export's graph run once over the whole sequence: position p of that run
+    /// is what the model predicts after p + 1 tokens. Returns the largest |Δ| and the number of steps compared.
+    /// </summary>
+    private static (double MaxDiff, int Steps) CompareLogits(string genAiFolder, string plainModel, int[] prompt, int[] follow)
+    {
+        long[] all = prompt.Concat(follow).Select(t => (long)t).ToArray();
+        var (expected, shape) = PeftFixtures.ExportedLogits(plainModel, [all]);
+        int vocab = (int)shape[2];
+        double max = 0;
+        int steps = 0;
+
+        using var model = new Model(genAiFolder);
+        using var parameters = new GeneratorParams(model);
+        parameters.SetSearchOption("max_length", all.Length + 1);
+        using var generator = new Generator(model, parameters);
+        int appended = 0;
+        foreach (var chunk in new[] { prompt }.Concat(follow.Select(t => new[] { t })))
+        {
+            generator.AppendTokens(chunk);
+            appended += chunk.Length;
+            using var logits = generator.GetOutput("logits");
+            long[] got = logits.Shape();
+            Assert.That(got.Length, Is.EqualTo(3), "logits [batch, positions, vocab]");
+            Assert.That(got[0], Is.EqualTo(1));
+            Assert.That(got[2], Is.EqualTo(vocab));
+            Assert.That(got[1], Is.InRange(1, chunk.Length), "GenAI returns logits for the positions it was just fed");
+            var values = logits.GetData<float>();
+            // The positions returned are the last ones appended: positions appended - n .. appended - 1.
+            int n = (int)got[1];
+            var reference = expected.AsSpan((appended - n) * vocab, n * vocab);
+            max = Math.Max(max, PeftFixtures.MaxAbsDiff(reference, values));
+            steps++;
+        }
+        return (max, steps);
+    }
+
+    /// <summary>
+    /// GenAI's greedy search (genai_config.json's defaults: do_sample false) against <see cref="TextGenerator"/>'s
+    /// recompute loop at temperature 0. GenAI stops at EOS; there ortzo's token must be EOS too. Returns the tokens compared.
+    /// </summary>
+    private static int CompareGreedy(string genAiFolder, ZoModel tuned, int[] prompt, int newTokens)
+    {
+        using var model = new Model(genAiFolder);
+        using var parameters = new GeneratorParams(model);
+        parameters.SetSearchOption("max_length", prompt.Length + newTokens);
+        using var generator = new Generator(model, parameters);
+        generator.AppendTokens(prompt);
+        var genai = new List<int>();
+        while (!generator.IsDone())
+        {
+            generator.GenerateNextToken();
+            genai.Add(generator.GetNextTokens()[0]);
+        }
+        var sequence = generator.GetSequence(0).ToArray();
+        Assert.That(sequence, Is.EqualTo(prompt.Concat(genai).ToArray()), "GetSequence is the prompt and the tokens generated");
+
+        using var ours = new TextGenerator(tuned, kvCache: false);
+        Assert.That(ours.UsesKvCache, Is.False);
+        var expected = ours.Continue(prompt, new SamplingOptions(MaxNewTokens: newTokens, Temperature: 0, StopAtEos: false));
+        Assert.That(genai.Count, Is.GreaterThan(0));
+        Assert.That(expected.Take(genai.Count), Is.EqualTo(genai), "greedy tokens: ortzo's recompute loop vs GenAI with its KV cache");
+        if (genai.Count < newTokens)
+            Assert.That(genai[^1], Is.EqualTo(tuned.Tokenizer.EosId ?? 0), "GenAI stopped early, which it does only at its EOS");
+        return genai.Count;
+    }
+
+    private static int[][] Prompts(int vocab, int seed, params int[] lengths)
+    {
+        var random = new Random(seed);
+        return lengths.Select(l => Enumerable.Range(0, l).Select(_ => random.Next(3, vocab)).ToArray()).ToArray();
+    }
+
+    /// <summary>Exports both forms, runs the logits and greedy comparisons, prints the figures; returns the GenAI folder.</summary>
+    private string CheckBothForms(string what, ZoModel tuned, bool mergeLora = true, int greedyTokens = 12)
+    {
+        var report = tuned.Export(Out(what + "-genai"), mergeLora: mergeLora, genAi: true);
+        var plain = tuned.Export(Out(what + "-plain"), mergeLora: mergeLora);
+        Assert.That(report.Files, Does.Contain("model.onnx").And.Contain("genai_config.json").And.Contain("export.json"));
+        using (var loaded = new Model(report.Folder))
+            Assert.That(loaded, Is.Not.Null);
+
+        int vocab = tuned.Folder.Manifest.VocabSize;
+        double max = 0;
+        int steps = 0;
+        var prompts = Prompts(vocab, seed: what.Length, 7, 12, 3);
+        var follows = Prompts(vocab, seed: what.Length + 1, 6, 6, 6);
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            var (diff, n) = CompareLogits(report.Folder, Path.Combine(plain.Folder, "model.onnx"), prompts[i], follows[i]);
+            max = Math.Max(max, diff);
+            steps += n;
+        }
+        TestContext.Out.WriteLine($"{what}: GenAI vs plain ORT on the plain export, {steps} steps ({prompts.Length} prompts, then single tokens through the cache): max |Δlogit| {max:E2}");
+        Assert.That(max, Is.LessThan(Tolerance), what);
+
+        int compared = 0;
+        foreach (var prompt in Prompts(vocab, seed: what.Length + 2, 5, 9, 14))
+            compared += CompareGreedy(report.Folder, tuned, prompt, greedyTokens);
+        TestContext.Out.WriteLine($"{what}: greedy continuation, {compared} tokens equal to ortzo's recompute loop");
+        Assert.That(compared, Is.GreaterThanOrEqualTo(20), "enough tokens compared to mean something");
+        return report.Folder;
+    }
+
+    private static JsonElement Config(string folder) =>
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "genai_config.json"))).RootElement.Clone();
+
+    [Test]
+    public void Stories260kAfterMeZoStepsGivesThePlainExportsLogitsAndGreedyTokens()
+    {
+        using var model = ZoModel.Open(TestPaths.Stories260k, threads: 2);
+        Tune(model, StoriesTask);
+        string folder = CheckBothForms("stories260k", model, greedyTokens: 24);
+
+        // The shape facts from the llama2.c header (dim 64, 8 heads, 4 KV heads, 5 layers, vocabulary 512, 512 positions),
+        // not from anything the export computed.
+        var config = Config(folder);
+        var m = config.GetProperty("model");
+        var decoder = m.GetProperty("decoder");
+        Assert.That(m.GetProperty("type").GetString(), Is.EqualTo("llama"));
+        Assert.That(m.GetProperty("context_length").GetInt32(), Is.EqualTo(512));
+        Assert.That(m.GetProperty("vocab_size").GetInt32(), Is.EqualTo(512));
+        Assert.That(m.GetProperty("bos_token_id").GetInt32(), Is.EqualTo(1));
+        Assert.That(m.GetProperty("eos_token_id").GetInt32(), Is.EqualTo(2));
+        Assert.That(decoder.GetProperty("num_hidden_layers").GetInt32(), Is.EqualTo(5));
+        Assert.That(decoder.GetProperty("num_attention_heads").GetInt32(), Is.EqualTo(8));
+        Assert.That(decoder.GetProperty("num_key_value_heads").GetInt32(), Is.EqualTo(4));
+        Assert.That(decoder.GetProperty("head_size").GetInt32(), Is.EqualTo(8));
+        Assert.That(config.GetProperty("search").GetProperty("do_sample").GetBoolean(), Is.False);
+
+        using var description = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "export.json")));
+        Assert.That(description.RootElement.GetProperty("export_format").GetString(), Is.EqualTo("genai"));
+        Assert.That(Directory.GetFiles(folder).Select(Path.GetFileName),
+            Is.EquivalentTo(new[] { "model.onnx", "genai_config.json", "tokenizer.json", "tokenizer_config.json", "export.json" }));
+
+        // GenAI's tokenizer from the folder encodes as the model's own.
+        using var genai = new Model(folder);
+        using var tokenizer = new Tokenizer(genai);
+        const string text = "Once upon a time, there was a little girl named Lily.";
+        using var sequences = tokenizer.Encode(text);
+        Assert.That(sequences[0].ToArray(), Is.EqualTo(model.Tokenizer.EncodeNoSpecial(text)));
+    }
+
+    [TestCase("llama")]
+    [TestCase("qwen2")]
+    public void HfExportAfterMeZoStepsGivesThePlainExportsLogitsAndGreedyTokens(string export)
+    {
+        using var model = ZoModel.Open(Imported(export), threads: 2);
+        Tune(model, HfTask(export));
+        string folder = CheckBothForms(export, model);
+
+        using var hf = JsonDocument.Parse(File.ReadAllText(Path.Combine(Source(export), "config.json")));
+        var source = hf.RootElement;
+        var m = Config(folder).GetProperty("model");
+        var decoder = m.GetProperty("decoder");
+        Assert.That(m.GetProperty("type").GetString(), Is.EqualTo(source.GetProperty("model_type").GetString()));
+        Assert.That(decoder.GetProperty("num_hidden_layers").GetInt32(), Is.EqualTo(source.GetProperty("num_hidden_layers").GetInt32()));
+        Assert.That(decoder.GetProperty("num_attention_heads").GetInt32(), Is.EqualTo(source.GetProperty("num_attention_heads").GetInt32()));
+        Assert.That(decoder.GetProperty("num_key_value_heads").GetInt32(), Is.EqualTo(source.GetProperty("num_key_value_heads").GetInt32()));
+        Assert.That(decoder.GetProperty("head_size").GetInt32() * decoder.GetProperty("num_attention_heads").GetInt32(),
+            Is.EqualTo(source.GetProperty("hidden_size").GetInt32()));
+        Assert.That(m.GetProperty("vocab_size").GetInt32(), Is.EqualTo(source.GetProperty("vocab_size").GetInt32()));
+    }
+
+    [Test]
+    public void PrefixTunedStories260kGivesThePlainExportsLogits()
+    {
+        using var model = ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: Peft(PeftScheme.Prefix));
+        Tune(model, StoriesTask);
+        CheckBothForms("stories260k-prefix", model);
+    }
+
+    [Test]
+    public void UnmergedLoraStories260kGivesThePlainExportsLogits()
+    {
+        using var model = ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: Peft(PeftScheme.Lora));
+        Tune(model, StoriesTask);
+        var weights = model.ReadWeights();
+        Assert.That(weights.Layout.Slots.Where(s => s.Spec.Name.EndsWith(".lora_B", StringComparison.Ordinal))
+            .Max(s => weights.ReadFloat32(s.Index).Max(v => Math.Abs(v))), Is.GreaterThan(0), "MeZO moved B off zero, so the branch is live");
+        string folder = CheckBothForms("stories260k-lora", model, mergeLora: false);
+        using var description = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "export.json")));
+        Assert.That(description.RootElement.GetProperty("lora_merged").GetBoolean(), Is.False);
+    }
+
+    [Test]
+    public void MergedLoraQwen2GivesThePlainExportsLogits()
+    {
+        using var model = ZoModel.Open(Imported("qwen2"), threads: 2, peft: Peft(PeftScheme.Lora));
+        Tune(model, HfTask("qwen2"));
+        CheckBothForms("qwen2-lora-merged", model);
+    }
+
+    [Test]
+    public void PromptTuningIsRefusedNamingTheScheme()
+    {
+        using var model = ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: Peft(PeftScheme.Prompt));
+        string target = Out("prompt-genai");
+        var e = Assert.Throws<OrtZoException>(() => model.Export(target, genAi: true))!;
+        TestContext.Out.WriteLine(e.Message);
+        Assert.That(e.Kind, Is.EqualTo(OrtZoErrorKind.InvalidOption));
+        Assert.That(e.Message, Does.Contain("prompt"));
+        Assert.That(Directory.Exists(target), Is.False, "nothing is written");
+        Assert.That(model.Export(Out("prompt-plain")).Files, Does.Contain("model.onnx"), "the plain form still exports it");
+    }
+}
+#endif

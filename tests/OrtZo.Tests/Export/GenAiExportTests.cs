@@ -6,6 +6,7 @@ using OrtZo.Generation;
 using OrtZo.Import;
 using OrtZo.Tests.Onnx;
 using OrtZo.Tests.Peft;
+using OrtZo.Tools;
 
 namespace OrtZo.Tests.Export;
 
@@ -225,6 +226,37 @@ public class GenAiExportTests
         Assert.That(decoder.GetProperty("head_size").GetInt32() * decoder.GetProperty("num_attention_heads").GetInt32(),
             Is.EqualTo(source.GetProperty("hidden_size").GetInt32()));
         Assert.That(m.GetProperty("vocab_size").GetInt32(), Is.EqualTo(source.GetProperty("vocab_size").GetInt32()));
+    }
+
+    /// <summary>
+    /// GPT-2's layout (fused c_attn, learned positions) has no GenAI type of its own that fits (GenAI's gpt2 type
+    /// wants one combined past tensor per layer), so it goes out as the generic "decoder"; with position_ids as an
+    /// input GenAI feeds the absolute positions, without one the graph offsets its own by the cache length.
+    /// </summary>
+    [TestCase(true)]
+    [TestCase(false)]
+    public void Gpt2LayoutGoesOutAsTheGenericDecoderType(bool positionIdsInput)
+    {
+        string folder = PeftFixtures.TinyGpt(Out($"tiny-gpt-{positionIdsInput}"),
+            new TinyGptConfig { VocabSize = 96, ModelDim = 64, Layers = 2, Heads = 4, MaxLength = 48, Seed = 5, PositionIdsInput = positionIdsInput });
+        using var model = ZoModel.Open(folder, threads: 2);
+        // Stands in for training: the tiny tokenizer cannot encode the task texts.
+        var random = new Random(9);
+        var weights = model.ReadWeights();
+        foreach (var slot in weights.Layout.Slots)
+        {
+            var values = weights.ReadFloat32(slot.Index);
+            for (int i = 0; i < values.Length; i++) values[i] += (float)(random.NextDouble() - 0.5) * 0.02f;
+            weights.WriteFloat32(slot.Index, values);
+        }
+        string genai = CheckBothForms($"tiny-gpt2{(positionIdsInput ? "-position-ids" : "")}", model);
+        var m = Config(genai).GetProperty("model");
+        Assert.That(model.Folder.Manifest.Architecture, Is.EqualTo("gpt2"));
+        Assert.That(m.GetProperty("type").GetString(), Is.EqualTo("decoder"));
+        Assert.That(m.GetProperty("decoder").GetProperty("inputs").TryGetProperty("position_ids", out _), Is.EqualTo(positionIdsInput));
+        Assert.That(m.GetProperty("decoder").GetProperty("num_hidden_layers").GetInt32(), Is.EqualTo(2));
+        Assert.That(m.GetProperty("decoder").GetProperty("num_attention_heads").GetInt32(), Is.EqualTo(4));
+        Assert.That(m.GetProperty("decoder").GetProperty("head_size").GetInt32(), Is.EqualTo(16));
     }
 
     [Test]

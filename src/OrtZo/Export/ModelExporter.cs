@@ -42,13 +42,7 @@ internal static class ModelExporter
         if (sourceFolders.Any(f => f is not null && string.Equals(Path.GetFullPath(f).TrimEnd(Path.DirectorySeparatorChar), target, StringComparison.Ordinal)))
             throw new OrtZoException(OrtZoErrorKind.OutputExists, OnnxError.OutputExists, $"{target}: the export must not replace the folder it reads from", target);
         if (File.Exists(target)) throw new OrtZoException(OrtZoErrorKind.OutputExists, OnnxError.OutputExists, $"{target} is a file; the export goes into a folder", target);
-        if (options.Format == ExportFormat.GenAi)
-        {
-            GenAiFolderExport.CheckScheme(model);
-            if (options.LoraAdapter)
-                throw OptionErrors.Fail(OptionError.Conflict, nameof(ExportOptions.LoraAdapter),
-                    "cannot be combined with the GenAI format in this build; export the adapter-ready base in the plain ONNX form, or a merged GenAI folder per run");
-        }
+        if (options.Format == ExportFormat.GenAi) GenAiFolderExport.CheckScheme(model);
         if (options.LoraAdapter) return LoraAdapterExport.Export(model, target, options);
 
         var graph = BuildGraph(model, options.MergeLora);

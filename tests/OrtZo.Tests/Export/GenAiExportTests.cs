@@ -51,11 +51,11 @@ public class GenAiExportTests
     private PeftOptions Peft(PeftScheme scheme) => new() { Scheme = scheme, CacheFolder = Out("cache") };
 
     /// <summary>MeZO steps at the scheme's default step size on a multiple-choice task.</summary>
-    private static void Tune(ZoModel model, string taskFile, int steps = 10)
+    private static void Tune(ZoModel model, string taskFile, int steps = 10, ulong seed = 3)
     {
         var (lr, eps) = PeftOptions.DefaultHyperparameters(model.PeftState?.Options.Scheme ?? PeftScheme.Full);
         var task = TaskData.Load(taskFile, "jsonl");
-        using var trainer = new ZoTrainer(model, task, new ZoOptions { Optimizer = ZoOptimizer.MeZO, LearningRate = lr, Epsilon = eps, BatchSize = 8, Seed = 3 });
+        using var trainer = new ZoTrainer(model, task, new ZoOptions { Optimizer = ZoOptimizer.MeZO, LearningRate = lr, Epsilon = eps, BatchSize = 8, Seed = seed });
         for (int i = 0; i < steps; i++) trainer.Step();
     }
 
@@ -70,35 +70,49 @@ public class GenAiExportTests
     /// </summary>
     private static (double MaxDiff, int Steps) CompareLogits(string genAiFolder, string plainModel, int[] prompt, int[] follow)
     {
+        using var model = new Model(genAiFolder);
+        return CompareLogits(model, null, plainModel, prompt, follow);
+    }
+
+    /// <summary>As above on a loaded model, with <paramref name="setUp"/> applied to the generator first (an active adapter).</summary>
+    private static (double MaxDiff, int Steps) CompareLogits(Model model, Action<Generator>? setUp, string plainModel, int[] prompt, int[] follow)
+    {
         long[] all = prompt.Concat(follow).Select(t => (long)t).ToArray();
         var (expected, shape) = PeftFixtures.ExportedLogits(plainModel, [all]);
-        int vocab = (int)shape[2];
+        var actual = StepLogits(model, setUp, prompt, follow, (int)shape[2]);
         double max = 0;
-        int steps = 0;
+        foreach (var (first, values) in actual)
+            max = Math.Max(max, PeftFixtures.MaxAbsDiff(expected.AsSpan(first * (int)shape[2], values.Length), values));
+        return (max, actual.Count);
+    }
 
-        using var model = new Model(genAiFolder);
+    /// <summary>
+    /// GenAI's logits after the prompt and after each single token appended to it (a step through its KV cache):
+    /// per step, the first position returned and the values, [positions, vocab] flattened.
+    /// </summary>
+    private static List<(int First, float[] Values)> StepLogits(Model model, Action<Generator>? setUp, int[] prompt, int[] follow, int vocab)
+    {
         using var parameters = new GeneratorParams(model);
-        parameters.SetSearchOption("max_length", all.Length + 1);
+        parameters.SetSearchOption("max_length", prompt.Length + follow.Length + 1);
         using var generator = new Generator(model, parameters);
+        setUp?.Invoke(generator);
+        var steps = new List<(int, float[])>();
         int appended = 0;
         foreach (var chunk in new[] { prompt }.Concat(follow.Select(t => new[] { t })))
         {
             generator.AppendTokens(chunk);
             appended += chunk.Length;
+            // GetOutput gives the graph's own logits output of the last run; the 0.20 C# API has no GetLogits.
             using var logits = generator.GetOutput("logits");
             long[] got = logits.Shape();
             Assert.That(got.Length, Is.EqualTo(3), "logits [batch, positions, vocab]");
             Assert.That(got[0], Is.EqualTo(1));
             Assert.That(got[2], Is.EqualTo(vocab));
             Assert.That(got[1], Is.InRange(1, chunk.Length), "GenAI returns logits for the positions it was just fed");
-            var values = logits.GetData<float>();
-            // The positions returned are the last ones appended: positions appended - n .. appended - 1.
-            int n = (int)got[1];
-            var reference = expected.AsSpan((appended - n) * vocab, n * vocab);
-            max = Math.Max(max, PeftFixtures.MaxAbsDiff(reference, values));
-            steps++;
+            // The positions returned are the last ones appended.
+            steps.Add((appended - (int)got[1], logits.GetData<float>().ToArray()));
         }
-        return (max, steps);
+        return steps;
     }
 
     /// <summary>
@@ -286,6 +300,73 @@ public class GenAiExportTests
         using var model = ZoModel.Open(Imported("qwen2"), threads: 2, peft: Peft(PeftScheme.Lora));
         Tune(model, HfTask("qwen2"));
         CheckBothForms("qwen2-lora-merged", model);
+    }
+
+    /// <summary>
+    /// <c>--format genai --lora-adapter</c>: one cached base for two LoRA runs, each run's .onnx_adapter beside it.
+    /// GenAI with an adapter made active on its generator must give that run's merged plain export (LoRA folded into
+    /// the weights, no adapter machinery, no cache), without one the untuned base model, and the two runs must differ
+    /// well past the tolerance so that a wrong adapter would show.
+    /// </summary>
+    [Test]
+    public void TwoLoraAdaptersOnOneGenAiBaseEachGiveTheirMergedExport()
+    {
+        string baseFolder = Out("adapters-genai");
+        var merged = new Dictionary<string, string>();
+        var files = new Dictionary<string, string>();
+        foreach (var (name, seed) in new[] { ("run-a", 5UL), ("run-b", 6UL) })
+        {
+            using var model = ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: Peft(PeftScheme.Lora));
+            Tune(model, StoriesTask, steps: 20, seed: seed);
+            var report = model.Export(baseFolder, new ExportOptions { Format = ExportFormat.GenAi, LoraAdapter = true, AdapterName = name });
+            files[name] = report.AdapterFile!;
+            if (name == "run-a")
+                Assert.That(report.Files, Is.EquivalentTo(new[] { "model.onnx", "genai_config.json", "tokenizer.json", "tokenizer_config.json", "export.json", "run-a.onnx_adapter" }));
+            else
+                Assert.That(report.Files, Is.EqualTo(new[] { "run-b.onnx_adapter" }), "the second run only adds its adapter");
+            merged[name] = Path.Combine(model.Export(Out(name + "-merged")).Folder, "model.onnx");
+        }
+        using (var untuned = ZoModel.Open(TestPaths.Stories260k, threads: 2))
+            merged[""] = Path.Combine(untuned.Export(Out("untuned-plain")).Folder, "model.onnx");
+
+        using var genai = new Model(baseFolder);
+        using var adapters = new Adapters(genai);
+        foreach (var (name, file) in files) adapters.LoadAdapter(file, name);
+        var prompts = Prompts(512, seed: 41, 7, 12);
+        var follows = Prompts(512, seed: 42, 6, 6);
+        foreach (var name in new[] { "run-a", "run-b", "" })
+        {
+            Action<Generator>? setUp = name.Length == 0 ? null : g => g.SetActiveAdapter(adapters, name);
+            double max = 0;
+            int steps = 0;
+            for (int i = 0; i < prompts.Length; i++)
+            {
+                var (diff, n) = CompareLogits(genai, setUp, merged[name], prompts[i], follows[i]);
+                max = Math.Max(max, diff);
+                steps += n;
+            }
+            string what = name.Length == 0 ? "no adapter vs the untuned model's plain export" : $"adapter {name} vs its merged plain export";
+            TestContext.Out.WriteLine($"GenAI LoRA adapters, {what}, {steps} steps: max |Δlogit| {max:E2}");
+            Assert.That(max, Is.LessThan(Tolerance), what);
+        }
+
+        var a = StepLogits(genai, g => g.SetActiveAdapter(adapters, "run-a"), prompts[0], follows[0], 512);
+        var b = StepLogits(genai, g => g.SetActiveAdapter(adapters, "run-b"), prompts[0], follows[0], 512);
+        double apart = a.Zip(b).Max(p => PeftFixtures.MaxAbsDiff(p.First.Values, p.Second.Values));
+        TestContext.Out.WriteLine($"GenAI LoRA adapters: run-a and run-b differ by up to {apart:E2}");
+        Assert.That(apart, Is.GreaterThan(1e-2), "the adapters must differ, or the comparisons prove nothing");
+    }
+
+    [Test]
+    public void AnAdapterIsNotAddedToABaseOfTheOtherForm()
+    {
+        string plainBase = Out("adapters-plain");
+        using var model = ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: Peft(PeftScheme.Lora));
+        model.Export(plainBase, new ExportOptions { LoraAdapter = true, AdapterName = "one" });
+        var e = Assert.Throws<OrtZoException>(() => model.Export(plainBase, new ExportOptions { Format = ExportFormat.GenAi, LoraAdapter = true, AdapterName = "two" }))!;
+        TestContext.Out.WriteLine(e.Message);
+        Assert.That(e.Message, Does.Contain("export_format").And.Contain("genai"));
+        Assert.That(File.Exists(Path.Combine(plainBase, "two.onnx_adapter")), Is.False);
     }
 
     [Test]

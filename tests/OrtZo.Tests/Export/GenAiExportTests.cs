@@ -369,6 +369,31 @@ public class GenAiExportTests
         Assert.That(File.Exists(Path.Combine(plainBase, "two.onnx_adapter")), Is.False);
     }
 
+    /// <summary>
+    /// The CLI path end to end, judged by text rather than by another ortzo computation: GenAI's greedy search from
+    /// BOS on the exported stories260k, decoded by GenAI's tokenizer from the folder, writes the opening the
+    /// llama2.c model is known for.
+    /// </summary>
+    [Test]
+    public void TheCliWritesAFolderGenAiGeneratesStoriesFrom()
+    {
+        string folder = Out("cli-genai");
+        var (code, stdout, stderr) = OrtZo.Tests.Cli.CliRunner.Run("export", "--model", TestPaths.Stories260k, "--out", folder, "--format", "genai");
+        Assert.That(code, Is.Zero, stdout + stderr);
+        Assert.That(stdout, Does.Contain("genai_config.json"));
+
+        using var model = new Model(folder);
+        using var tokenizer = new Tokenizer(model);
+        using var parameters = new GeneratorParams(model);
+        parameters.SetSearchOption("max_length", 24);
+        using var generator = new Generator(model, parameters);
+        generator.AppendTokens([1]);
+        while (!generator.IsDone()) generator.GenerateNextToken();
+        string text = tokenizer.Decode(generator.GetSequence(0).ToArray());
+        TestContext.Out.WriteLine($"GenAI from BOS: {text}");
+        Assert.That(text.TrimStart(), Does.StartWith("Once upon a time"));
+    }
+
     [Test]
     public void PromptTuningIsRefusedNamingTheScheme()
     {

@@ -3,13 +3,13 @@ using Spectre.Console;
 
 namespace OrtZo.Cli.Commands;
 
-/// <summary><c>ortzo export</c>: a tuned model (full or adapter folder) as a standard ONNX causal LM with its tokenizer files.</summary>
+/// <summary><c>ortzo export</c>: a tuned model (full or adapter folder) as a standard ONNX causal LM with its tokenizer files, or as an onnxruntime-genai model folder.</summary>
 internal static class ExportCommand
 {
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "Tuned OrtZo model folder, or an adapter folder a PEFT run saved (best/, final/)", Required = true };
-        var outDir = new Option<string>("--out") { Description = "Folder to write: model.onnx [+ model.onnx.data], tokenizer files, export.json", Required = true };
+        var outDir = new Option<string>("--out") { Description = "Folder to write: model.onnx [+ model.onnx.data], tokenizer files, export.json (genai: also genai_config.json, the tokenizer as tokenizer.json + tokenizer_config.json)", Required = true };
         var merge = new Option<bool>("--merge-lora")
         {
             Description = "LoRA: fold (α/r)·B·A into the base weights (true, the original graph) or keep the low-rank branch (false)",
@@ -24,7 +24,7 @@ internal static class ExportCommand
         var loraAdapter = new Option<bool>("--lora-adapter")
         {
             Description = "LoRA: write the base once (A/B as optional inputs, zero by default) and this run as an ONNX Runtime .onnx_adapter file beside it; " +
-                          "into an existing base export of the same base model only the adapter file is added",
+                          "into an existing base export of the same base model and format only the adapter file is added (genai: GenAI's Adapters.LoadAdapter reads it)",
         };
         var adapterName = new Option<string?>("--adapter-name") { Description = "With --lora-adapter: the adapter file's name (default: the run folder's name)" };
         var threads = CommonOptions.Threads();

@@ -24,7 +24,8 @@ internal sealed record ExportOptions
     /// <summary>
     /// LoRA: write the base model once with the LoRA A/B tensors as optional inputs (zero initializers) and this run's
     /// tensors as an ONNX Runtime adapter file (<c>.onnx_adapter</c>) beside it; a folder that already holds a base
-    /// export of the same base model and LoRA layout only gains the adapter file.
+    /// export of the same base model, LoRA layout and <see cref="Format"/> only gains the adapter file. With
+    /// <see cref="ExportFormat.GenAi"/> the base is a GenAI folder and GenAI's Adapters.LoadAdapter reads the file.
     /// </summary>
     public bool LoraAdapter { get; init; }
 

@@ -5,6 +5,7 @@ using OrtZo.Onnx.Adapters;
 using OrtZo.Onnx.Model;
 using OrtZo.Onnx.Proto;
 using OrtZo.Peft;
+using OrtZo.Tokenization;
 using OrtZo.WeightStore;
 
 namespace OrtZo.Export;
@@ -20,8 +21,11 @@ namespace OrtZo.Export;
 /// export.json            as for a plain export, plus "lora_adapter": the <see cref="LoraAdapterLayout"/>
 /// tokenizer files
 /// </code>
-/// A folder that already holds a base of the same layout only gains the adapter file; any other non-empty folder is
-/// refused rather than replaced, since replacing it would drop the adapters other runs wrote there.
+/// In the GenAI form the base graph also gets <see cref="KvCachedGraph"/>'s cache and the folder is a GenAI model
+/// folder (genai_config.json, tokenizer.json + tokenizer_config.json, see <see cref="GenAiFolderExport"/>); GenAI's
+/// <c>Adapters.LoadAdapter</c> reads the same adapter files, and feeds them as ONNX Runtime active adapters.
+/// A folder that already holds a base of the same layout and form only gains the adapter file; any other non-empty
+/// folder is refused rather than replaced, since replacing it would drop the adapters other runs wrote there.
 /// </summary>
 internal static class LoraAdapterExport
 {
@@ -44,10 +48,11 @@ internal static class LoraAdapterExport
                 .OrderBy(t => t.Name, StringComparer.Ordinal).ToList(),
         };
         var adapter = AdapterBytes(tuned, peft.Options, layout, Path.Combine(target, adapterFile));
+        bool genAi = options.Format == ExportFormat.GenAi;
 
         if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any())
         {
-            CheckExistingBase(target, layout, adapterFile);
+            CheckExistingBase(target, layout, adapterFile, genAi ? "genai" : "onnx");
             AddAdapter(target, adapterFile, adapter);
             return new ExportReport(target, [adapterFile], BaseParameters(peft.BaseFolder.Manifest, tuned), PeftScheme.Lora, false)
             {
@@ -56,28 +61,34 @@ internal static class LoraAdapterExport
         }
 
         var (proto, weightBytes) = BaseGraph(model, peft, tuned);
-        var files = new List<string> { ModelExporter.GraphFile };
         var manifest = peft.BaseFolder.Manifest;
+        string modelType = GenAiConfig.ModelType(manifest.Architecture);
+        var cache = genAi ? KvCachedGraph.Apply(proto, model, peft.BaseFolder.GraphPath) : null;
+        var files = new List<string>();
         ModelFolder.WriteDirectory(target, temp =>
         {
-            if (weightBytes < ModelExporter.InlineLimit) AtomicFile.Write(Path.Combine(temp, ModelExporter.GraphFile), stream => proto.WriteTo(stream));
+            ModelExporter.WriteGraph(proto, weightBytes, temp, files);
+            if (cache is not null)
+            {
+                GenAiConfig.Write(Path.Combine(temp, GenAiConfig.FileName), ModelExporter.GraphFile, manifest, cache, modelType);
+                files.Add(GenAiConfig.FileName);
+                if (manifest.Tokenizer.Kind != TextTokenizer.NoneKind)
+                    files.AddRange(HfTokenizerFiles.Write(peft.BaseFolder.Path, manifest.Tokenizer, temp));
+            }
             else
-            {
-                OnnxModelWriter.WriteWithExternalData(proto, Path.Combine(temp, ModelExporter.GraphFile), ModelExporter.DataFile);
-                files.Add(ModelExporter.DataFile);
-            }
-            foreach (string file in manifest.Tokenizer.Files)
-            {
-                string to = Path.Combine(temp, file);
-                Directory.CreateDirectory(Path.GetDirectoryName(to)!);
-                File.Copy(Path.Combine(peft.BaseFolder.Path, file), to);
-                files.Add(file);
-            }
+                foreach (string file in manifest.Tokenizer.Files)
+                {
+                    string to = Path.Combine(temp, file);
+                    Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+                    File.Copy(Path.Combine(peft.BaseFolder.Path, file), to);
+                    files.Add(file);
+                }
             var lora = layout.Tensors.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
             AtomicFile.WriteAllText(Path.Combine(temp, ModelExporter.DescriptionFile), JsonSerializer.Serialize(new
             {
                 format = "ortzo-export",
                 version = 1,
+                export_format = genAi ? "genai" : "onnx",
                 source = model.FolderPath,
                 peft = System.Text.Json.Nodes.JsonNode.Parse(peft.Options.AdapterIdentity()),
                 lora_merged = false,
@@ -161,7 +172,7 @@ internal static class LoraAdapterExport
         return OrtAdapterFile.Build(parameters, adapterVersion: 1, modelVersion: layout.ModelVersion, path);
     }
 
-    private static void CheckExistingBase(string target, LoraAdapterLayout layout, string adapterFile)
+    private static void CheckExistingBase(string target, LoraAdapterLayout layout, string adapterFile, string exportFormat)
     {
         string description = Path.Combine(target, ModelExporter.DescriptionFile);
         if (!File.Exists(description))
@@ -170,12 +181,23 @@ internal static class LoraAdapterExport
         var recorded = LoraAdapterLayout.Read(description)
             ?? throw OnnxErrors.Fail(OnnxError.OutputExists, description, LoraAdapterLayout.Key,
                 $"missing: {target} holds an export made without --lora-adapter; choose another folder for the adapter-ready base");
+        // Bases written before the GenAI form existed carry no export_format: they are plain ONNX.
+        string recordedFormat = ReadExportFormat(description) ?? "onnx";
+        if (recordedFormat != exportFormat)
+            throw OnnxErrors.Fail(OnnxError.OutputExists, description, "export_format",
+                $"the base in {target} is the {recordedFormat} form; this export asks for {exportFormat}. An adapter only joins a base of the same form: export it into another folder");
         if (layout.FirstMismatch(recorded) is { } m)
             throw OnnxErrors.Fail(OnnxError.OutputExists, description, m.Field,
                 $"the base in {target} has {m.Recorded}; this run has {m.Ours}. An adapter only joins a base of the same model and LoRA layout: export it into another folder");
         if (File.Exists(Path.Combine(target, adapterFile)))
             throw OnnxErrors.Fail(OnnxError.OutputExists, Path.Combine(target, adapterFile), null,
                 $"already exists in {target}; name this run's adapter with --adapter-name (AdapterName)");
+    }
+
+    private static string? ReadExportFormat(string description)
+    {
+        using var document = JsonDocument.Parse(File.ReadAllBytes(description));
+        return document.RootElement.TryGetProperty("export_format", out var format) && format.ValueKind == JsonValueKind.String ? format.GetString() : null;
     }
 
     /// <summary>Temporary file, fsync, then a rename that fails rather than replace an adapter another export wrote meanwhile.</summary>

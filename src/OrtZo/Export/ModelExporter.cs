@@ -22,7 +22,8 @@ namespace OrtZo.Export;
 /// PEFT models: LoRA is merged into the base weights by default (W' = W + (α/r)·B·A, see <see cref="LoraMerge"/>),
 /// leaving the original graph; unmerged LoRA, prefix and prompt models keep their rewritten graph with the learned
 /// tensors as initializers (prompt tuning's logits are sliced back to the T real positions). The folder is
-/// written beside the destination and renamed into place.
+/// written beside the destination and renamed into place. The GenAI form (<see cref="GenAiFolderExport"/>) starts
+/// from the same graph (<see cref="BuildGraph"/>) and adds a KV cache to it.
 /// </summary>
 internal static class ModelExporter
 {
@@ -36,16 +37,41 @@ internal static class ModelExporter
     public static ExportReport Export(ZoModel model, string destination, ExportOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        bool mergeLora = options.MergeLora;
-        if (options.Format != ExportFormat.Onnx)
-            throw new OrtZoException(OrtZoErrorKind.Unsupported, OnnxError.Unsupported, "this build exports the plain ONNX form only");
         string target = Path.GetFullPath(destination).TrimEnd(Path.DirectorySeparatorChar);
         var sourceFolders = new[] { model.Folder.Path, model.FolderPath, model.PeftState?.BaseFolder.Path };
         if (sourceFolders.Any(f => f is not null && string.Equals(Path.GetFullPath(f).TrimEnd(Path.DirectorySeparatorChar), target, StringComparison.Ordinal)))
             throw new OrtZoException(OrtZoErrorKind.OutputExists, OnnxError.OutputExists, $"{target}: the export must not replace the folder it reads from", target);
         if (File.Exists(target)) throw new OrtZoException(OrtZoErrorKind.OutputExists, OnnxError.OutputExists, $"{target} is a file; the export goes into a folder", target);
+        if (options.Format == ExportFormat.GenAi) GenAiFolderExport.CheckScheme(model);
         if (options.LoraAdapter) return LoraAdapterExport.Export(model, target, options);
 
+        var graph = BuildGraph(model, options.MergeLora);
+        if (options.Format == ExportFormat.GenAi) return GenAiFolderExport.Write(model, graph, target);
+
+        var files = new List<string>();
+        ModelFolder.WriteDirectory(target, temp =>
+        {
+            WriteGraph(graph.Model, graph.WeightBytes, temp, files);
+            foreach (string file in graph.Manifest.Tokenizer.Files)
+            {
+                string to = Path.Combine(temp, file);
+                Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+                File.Copy(Path.Combine(graph.SourceFolder, file), to);
+                files.Add(file);
+            }
+            WriteDescription(temp, model, graph, "onnx");
+            files.Add(DescriptionFile);
+        });
+        return new ExportReport(target, files, graph.Parameters, graph.Scheme, graph.LoraMerged);
+    }
+
+    /// <summary>
+    /// The graph both export forms start from: the model's own graph (full tuning), the base graph with LoRA merged,
+    /// or the PEFT-rewritten graph with its learned tensors; scoring head removed, every weight an initializer
+    /// holding its tuned value.
+    /// </summary>
+    internal static ExportGraph BuildGraph(ZoModel model, bool mergeLora)
+    {
         var peft = model.PeftState;
         var tuned = model.ReadWeights();
         var manifest = peft?.BaseFolder.Manifest ?? model.Folder.Manifest;
@@ -114,42 +140,38 @@ internal static class ModelExporter
         }
         proto.ProducerName = "ortzo-export";
         proto.ProducerVersion = "1";
+        return new ExportGraph(proto, manifest, graphPath, peft?.BaseFolder.Path ?? model.Folder.Path, scheme, merged, virtualTokens,
+            weights.Sum(w => (long)w.Bytes.Length), weights.Sum(w => w.Shape.Aggregate(1L, (a, b) => a * b)));
+    }
 
-        var files = new List<string> { GraphFile };
-        ModelFolder.WriteDirectory(target, temp =>
+    /// <summary>Writes <see cref="GraphFile"/> into <paramref name="folder"/>, with <see cref="DataFile"/> beside it when the weights pass <see cref="InlineLimit"/>.</summary>
+    internal static void WriteGraph(ModelProto proto, long weightBytes, string folder, List<string> files)
+    {
+        if (weightBytes < InlineLimit) AtomicFile.Write(Path.Combine(folder, GraphFile), stream => proto.WriteTo(stream));
+        else OnnxModelWriter.WriteWithExternalData(proto, Path.Combine(folder, GraphFile), DataFile);
+        files.Add(GraphFile);
+        if (weightBytes >= InlineLimit) files.Add(DataFile);
+    }
+
+    /// <summary><see cref="DescriptionFile"/>: provenance, the graph's inputs and outputs, and the tokenizer settings ortzo.json held.</summary>
+    internal static void WriteDescription(string folder, ZoModel model, ExportGraph graph, string exportFormat)
+    {
+        var peft = model.PeftState;
+        AtomicFile.WriteAllText(Path.Combine(folder, DescriptionFile), JsonSerializer.Serialize(new
         {
-            long weightBytes = weights.Sum(w => (long)w.Bytes.Length);
-            if (weightBytes < InlineLimit) AtomicFile.Write(Path.Combine(temp, GraphFile), stream => proto.WriteTo(stream));
-            else
-            {
-                OnnxModelWriter.WriteWithExternalData(proto, Path.Combine(temp, GraphFile), DataFile);
-                files.Add(DataFile);
-            }
-            string tokenizerFolder = peft?.BaseFolder.Path ?? model.Folder.Path;
-            foreach (string file in manifest.Tokenizer.Files)
-            {
-                string to = Path.Combine(temp, file);
-                Directory.CreateDirectory(Path.GetDirectoryName(to)!);
-                File.Copy(Path.Combine(tokenizerFolder, file), to);
-                files.Add(file);
-            }
-            AtomicFile.WriteAllText(Path.Combine(temp, DescriptionFile), JsonSerializer.Serialize(new
-            {
-                format = "ortzo-export",
-                version = 1,
-                source = model.FolderPath,
-                peft = peft is null ? null : System.Text.Json.Nodes.JsonNode.Parse(peft.Options.AdapterIdentity()),
-                lora_merged = merged,
-                inputs = proto.Graph.Input.Select(i => i.Name).ToList(),
-                outputs = proto.Graph.Output.Select(o => o.Name).ToList(),
-                architecture = manifest.Architecture,
-                max_length = manifest.MaxLength - virtualTokens,
-                vocab_size = manifest.VocabSize,
-                tokenizer = manifest.Tokenizer,
-            }, ModelManifest.Json) + "\n");
-            files.Add(DescriptionFile);
-        });
-        return new ExportReport(target, files, weights.Sum(w => w.Shape.Aggregate(1L, (a, b) => a * b)), scheme, merged);
+            format = "ortzo-export",
+            version = 1,
+            export_format = exportFormat,
+            source = model.FolderPath,
+            peft = peft is null ? null : System.Text.Json.Nodes.JsonNode.Parse(peft.Options.AdapterIdentity()),
+            lora_merged = graph.LoraMerged,
+            inputs = graph.Model.Graph.Input.Select(i => i.Name).ToList(),
+            outputs = graph.Model.Graph.Output.Select(o => o.Name).ToList(),
+            architecture = graph.Manifest.Architecture,
+            max_length = graph.Manifest.MaxLength - graph.VirtualTokens,
+            vocab_size = graph.Manifest.VocabSize,
+            tokenizer = graph.Manifest.Tokenizer,
+        }, ModelManifest.Json) + "\n");
     }
 
     /// <summary>

@@ -1,0 +1,106 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using OrtZo.Onnx.Model;
+using OrtZo.WeightStore;
+
+namespace OrtZo.Export;
+
+/// <summary>
+/// genai_config.json for an exported decoder: what onnxruntime-genai needs to feed the graph (input and cache
+/// names, head counts and sizes for the empty first cache, token ids, vocabulary) and its search defaults (greedy,
+/// up to the context length).
+/// </summary>
+internal static class GenAiConfig
+{
+    public const string FileName = "genai_config.json";
+
+    /// <summary>
+    /// GenAI's generic decoder-only type. onnxruntime-genai runs every LLM type except gpt2 and lfm2 through one
+    /// DecoderOnly model; the type string otherwise only picks Phi-3's long-rope rewind, the fallback tool-call
+    /// token ids of Qwen and Phi-3, and telemetry. "decoder" selects none of them.
+    /// </summary>
+    public const string GenericType = "decoder";
+
+    /// <summary>
+    /// Architectures ortzo detects whose GenAI type of the same name is that DecoderOnly model. gpt2 is left out on
+    /// purpose: GenAI's gpt2 type expects one combined past_%d tensor per layer, not the separate key and value the
+    /// rewrite writes.
+    /// </summary>
+    private static readonly string[] SameName = ["llama", "mistral", "qwen2"];
+
+    /// <summary>The model.type for a manifest's architecture: its own name where GenAI has it, else <see cref="GenericType"/>
+    /// (opt, gpt2, unknown: the exported graph is a plain decoder whatever the family, so nothing family-specific is needed).</summary>
+    public static string ModelType(string architecture) =>
+        SameName.Contains(architecture, StringComparer.Ordinal) ? architecture : GenericType;
+
+    public static void Write(string path, string graphFile, ModelManifest manifest, KvCacheLayout layout, string modelType)
+    {
+        var tokenizer = manifest.Tokenizer;
+        var inputs = new JsonObject { ["input_ids"] = manifest.Inputs.InputIds };
+        if (layout.HasAttentionMask) inputs["attention_mask"] = manifest.Inputs.AttentionMask;
+        if (layout.HasPositionIds) inputs["position_ids"] = manifest.Inputs.PositionIds;
+        inputs["past_key_names"] = Template(KvCachedGraph.PastKey);
+        inputs["past_value_names"] = Template(KvCachedGraph.PastValue);
+
+        var model = new JsonObject { ["type"] = modelType };
+        if (tokenizer.BosId is int bos) model["bos_token_id"] = bos;
+        // GenAI stops at eos_token_id and, without one, at pad_token_id (default 0): leave out what the tokenizer
+        // does not define rather than invent an id; pad falls back to EOS as transformers' generate does.
+        if (tokenizer.EosId is int eos) model["eos_token_id"] = eos;
+        if ((tokenizer.PadId ?? tokenizer.EosId) is int pad) model["pad_token_id"] = pad;
+        model["vocab_size"] = manifest.VocabSize;
+        model["context_length"] = manifest.MaxLength;
+        model["decoder"] = new JsonObject
+        {
+            ["session_options"] = new JsonObject { ["log_id"] = "onnxruntime-genai", ["provider_options"] = new JsonArray() },
+            ["filename"] = graphFile,
+            ["head_size"] = layout.HeadDim,
+            ["hidden_size"] = layout.Heads * layout.HeadDim,
+            ["num_attention_heads"] = layout.Heads,
+            ["num_key_value_heads"] = layout.KvHeads,
+            ["num_hidden_layers"] = layout.Layers,
+            ["inputs"] = inputs,
+            ["outputs"] = new JsonObject
+            {
+                ["logits"] = manifest.Outputs.Logits,
+                ["present_key_names"] = Template(KvCachedGraph.PresentKey),
+                ["present_value_names"] = Template(KvCachedGraph.PresentValue),
+            },
+        };
+        var config = new JsonObject
+        {
+            ["model"] = model,
+            ["search"] = new JsonObject
+            {
+                ["diversity_penalty"] = 0.0,
+                ["do_sample"] = false,
+                ["early_stopping"] = true,
+                ["length_penalty"] = 1.0,
+                ["max_length"] = manifest.MaxLength,
+                ["min_length"] = 0,
+                ["no_repeat_ngram_size"] = 0,
+                ["num_beams"] = 1,
+                ["num_return_sequences"] = 1,
+                // The rewrite's present is past concatenated with the new keys, a fresh tensor each step; sharing one
+                // max_length buffer between them needs GroupQueryAttention's in-place cache.
+                ["past_present_share_buffer"] = false,
+                ["repetition_penalty"] = 1.0,
+                ["temperature"] = 1.0,
+                ["top_k"] = 1,
+                ["top_p"] = 1.0,
+            },
+        };
+        AtomicFile.WriteAllText(path, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    }
+
+    /// <summary>GenAI's per-layer name template: the cache tensor's name with the layer index as %d.</summary>
+    private static string Template(Func<int, string> name)
+    {
+        // Probe with two different indices so that a digit elsewhere in the name is never mistaken for the layer.
+        string a = name(1234567), b = name(7654321);
+        int at = a.IndexOf("1234567", StringComparison.Ordinal);
+        if (at < 0 || a.Remove(at, 7) != b.Remove(at, 7))
+            throw new InvalidOperationException($"cache tensor name '{a}' does not carry its layer index once");
+        return a.Remove(at, 7).Insert(at, "%d");
+    }
+}

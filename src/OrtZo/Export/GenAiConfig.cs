@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using OrtZo.Onnx;
 using OrtZo.Onnx.Model;
 using OrtZo.WeightStore;
 
@@ -33,14 +34,39 @@ internal static class GenAiConfig
     public static string ModelType(string architecture) =>
         SameName.Contains(architecture, StringComparer.Ordinal) ? architecture : GenericType;
 
+    /// <summary>
+    /// The model.type for a cache layout: a restored GPT-2 cache of one combined [2, B, H, S, Dh] tensor per layer
+    /// needs GenAI's gpt2 type (the only one that feeds past_%d); everything else as <see cref="ModelType(string)"/>.
+    /// </summary>
+    public static string ModelType(string architecture, KvCacheLayout layout) =>
+        layout.Restored && layout.Tensors[0].EmptyShape.Length == 5 ? "gpt2" : ModelType(architecture);
+
     public static void Write(string path, string graphFile, ModelManifest manifest, KvCacheLayout layout, string modelType)
     {
         var tokenizer = manifest.Tokenizer;
         var inputs = new JsonObject { ["input_ids"] = manifest.Inputs.InputIds };
         if (layout.HasAttentionMask) inputs["attention_mask"] = manifest.Inputs.AttentionMask;
         if (layout.HasPositionIds) inputs["position_ids"] = manifest.Inputs.PositionIds;
-        inputs["past_key_names"] = Template(KvCachedGraph.PastKey);
-        inputs["past_value_names"] = Template(KvCachedGraph.PastValue);
+        var outputs = new JsonObject { ["logits"] = manifest.Outputs.Logits };
+        if (!layout.Restored)
+        {
+            inputs["past_key_names"] = Template(KvCachedGraph.PastKey);
+            inputs["past_value_names"] = Template(KvCachedGraph.PastValue);
+            outputs["present_key_names"] = Template(KvCachedGraph.PresentKey);
+            outputs["present_value_names"] = Template(KvCachedGraph.PresentValue);
+        }
+        else if (layout.Tensors.Count == layout.Layers)
+        {
+            inputs["past_names"] = Template(layout, t => t.Past, 1);
+            outputs["present_names"] = Template(layout, t => t.Present, 1);
+        }
+        else
+        {
+            inputs["past_key_names"] = Template(layout, t => t.Past, 2);
+            inputs["past_value_names"] = Template(layout, t => t.Past, 2, 1);
+            outputs["present_key_names"] = Template(layout, t => t.Present, 2);
+            outputs["present_value_names"] = Template(layout, t => t.Present, 2, 1);
+        }
 
         var model = new JsonObject { ["type"] = modelType };
         if (tokenizer.BosId is int bos) model["bos_token_id"] = bos;
@@ -50,23 +76,24 @@ internal static class GenAiConfig
         if ((tokenizer.PadId ?? tokenizer.EosId) is int pad) model["pad_token_id"] = pad;
         model["vocab_size"] = manifest.VocabSize;
         model["context_length"] = manifest.MaxLength;
-        model["decoder"] = new JsonObject
+        var decoder = new JsonObject
         {
             ["session_options"] = new JsonObject { ["log_id"] = "onnxruntime-genai", ["provider_options"] = new JsonArray() },
             ["filename"] = graphFile,
             ["head_size"] = layout.HeadDim,
-            ["hidden_size"] = layout.Heads * layout.HeadDim,
-            ["num_attention_heads"] = layout.Heads,
-            ["num_key_value_heads"] = layout.KvHeads,
-            ["num_hidden_layers"] = layout.Layers,
-            ["inputs"] = inputs,
-            ["outputs"] = new JsonObject
-            {
-                ["logits"] = manifest.Outputs.Logits,
-                ["present_key_names"] = Template(KvCachedGraph.PresentKey),
-                ["present_value_names"] = Template(KvCachedGraph.PresentValue),
-            },
         };
+        // A restored graph with fused attention does not show its query heads to a probe; GenAI sizes the cache
+        // from the key/value heads and the head size, and these two are optional for it.
+        if (layout.Heads > 0)
+        {
+            decoder["hidden_size"] = layout.Heads * layout.HeadDim;
+            decoder["num_attention_heads"] = layout.Heads;
+        }
+        decoder["num_key_value_heads"] = layout.KvHeads;
+        decoder["num_hidden_layers"] = layout.Layers;
+        decoder["inputs"] = inputs;
+        decoder["outputs"] = outputs;
+        model["decoder"] = decoder;
         var config = new JsonObject
         {
             ["model"] = model,
@@ -91,6 +118,40 @@ internal static class GenAiConfig
             },
         };
         AtomicFile.WriteAllText(path, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    }
+
+    /// <summary>
+    /// The per-layer template of a restored cache's names: layer 0's name with the layer index as %d, the index found
+    /// where layer 0's and layer 1's names differ (<paramref name="perLayer"/> tensors per layer, the one at
+    /// <paramref name="offset"/> within each), checked against every layer.
+    /// </summary>
+    private static string Template(KvCacheLayout layout, Func<CacheTensor, string> name, int perLayer, int offset = 0)
+    {
+        string first = name(layout.Tensors[offset]);
+        string template;
+        if (layout.Layers == 1)
+        {
+            var digit = System.Text.RegularExpressions.Regex.Match(first, @"\d+");
+            template = digit.Success ? first.Remove(digit.Index, digit.Length).Insert(digit.Index, "%d") : first;
+        }
+        else
+        {
+            string second = name(layout.Tensors[perLayer + offset]);
+            int at = 0;
+            while (at < first.Length && at < second.Length && first[at] == second[at]) at++;
+            while (at > 0 && char.IsDigit(first[at - 1])) at--;
+            int end = at;
+            while (end < first.Length && char.IsDigit(first[end])) end++;
+            template = first.Remove(at, end - at).Insert(at, "%d");
+        }
+        for (int layer = 0; layer < layout.Layers; layer++)
+        {
+            string actual = name(layout.Tensors[layer * perLayer + offset]);
+            if (actual != template.Replace("%d", layer.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal))
+                throw new OrtZoException(OrtZoErrorKind.Unsupported, Onnx.OnnxError.Unsupported,
+                    $"cache tensor '{actual}' does not follow the per-layer name pattern '{template}' that genai_config.json can express");
+        }
+        return template;
     }
 
     /// <summary>GenAI's per-layer name template: the cache tensor's name with the layer index as %d.</summary>

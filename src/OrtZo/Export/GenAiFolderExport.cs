@@ -30,8 +30,8 @@ internal static class GenAiFolderExport
 
     public static ExportReport Write(ZoModel model, ExportGraph graph, string target)
     {
-        string modelType = GenAiConfig.ModelType(graph.Manifest.Architecture);
         var layout = KvCachedGraph.Apply(graph.Model, model, graph.GraphPath);
+        string modelType = GenAiConfig.ModelType(graph.Manifest.Architecture, layout);
         var files = new List<string>();
         ModelFolder.WriteDirectory(target, temp =>
         {

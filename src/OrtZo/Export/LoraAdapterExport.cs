@@ -62,8 +62,9 @@ internal static class LoraAdapterExport
 
         var (proto, weightBytes) = BaseGraph(model, peft, tuned);
         var manifest = peft.BaseFolder.Manifest;
-        string modelType = GenAiConfig.ModelType(manifest.Architecture);
         var cache = genAi ? KvCachedGraph.Apply(proto, model, peft.BaseFolder.GraphPath) : null;
+        if (cache is null) KvCacheRestore.Forget(proto);
+        string modelType = cache is null ? GenAiConfig.ModelType(manifest.Architecture) : GenAiConfig.ModelType(manifest.Architecture, cache);
         var files = new List<string>();
         ModelFolder.WriteDirectory(target, temp =>
         {

@@ -47,6 +47,8 @@ internal static class ModelExporter
 
         var graph = BuildGraph(model, options.MergeLora);
         if (options.Format == ExportFormat.GenAi) return GenAiFolderExport.Write(model, graph, target);
+        // the record of an emptied cache is for the KV-cached forms; a plain export has no cache to restore
+        KvCacheRestore.Forget(graph.Model);
 
         var files = new List<string>();
         ModelFolder.WriteDirectory(target, temp =>

@@ -28,8 +28,8 @@ public class ExitContractTests
     [Test]
     public void AnUnknownOptionExitsTwoNamingIt()
     {
-        var r = CliRunner.Run("export", "--format", "genai", "--model", "m", "--out", "o");
-        AssertUsageError(r, "'--format'");
+        var r = CliRunner.Run("export", "--fromat", "genai", "--model", "m", "--out", "o");
+        AssertUsageError(r, "'--fromat'");
         Assert.That(r.Err, Does.Contain("hint: see `ortzo export --help`"));
         AssertUsageError(CliRunner.Run("train", "--help", "--bogus"), "'--bogus'");
     }

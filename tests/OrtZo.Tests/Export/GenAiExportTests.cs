@@ -247,6 +247,34 @@ public class GenAiExportTests
     /// wants one combined past tensor per layer), so it goes out as the generic "decoder"; with position_ids as an
     /// input GenAI feeds the absolute positions, without one the graph offsets its own by the cache length.
     /// </summary>
+    /// <summary>
+    /// A GenAI model imported (its caches emptied for scoring) and tuned goes back with its own cache path restored:
+    /// GPT-2's fused Attention op with one combined past_%d per layer, which only GenAI's gpt2 type feeds.
+    /// </summary>
+    [Test]
+    public void AnImportedGenAiModelGoesBackWithItsOwnCache()
+    {
+        string folder = Out("import-genai-gpt2");
+        ModelImport.Import(Path.Combine(TestPaths.Fixtures, "genai", "tiny-random-gpt2-fp32"), folder);
+        using var model = ZoModel.Open(folder, threads: 2);
+        var random = new Random(17);
+        var weights = model.ReadWeights();
+        foreach (var slot in weights.Layout.Slots)
+        {
+            var values = weights.ReadFloat32(slot.Index);
+            for (int i = 0; i < values.Length; i++) values[i] += (float)(random.NextDouble() - 0.5) * 0.02f;
+            weights.WriteFloat32(slot.Index, values);
+        }
+        string genai = CheckBothForms("genai-gpt2-restored", model);
+        var m = Config(genai).GetProperty("model");
+        Assert.That(m.GetProperty("type").GetString(), Is.EqualTo("gpt2"));
+        var decoder = m.GetProperty("decoder");
+        Assert.That(decoder.GetProperty("inputs").GetProperty("past_names").GetString(), Is.EqualTo("past_%d"));
+        Assert.That(decoder.GetProperty("outputs").GetProperty("present_names").GetString(), Is.EqualTo("present_%d"));
+        Assert.That(decoder.GetProperty("num_hidden_layers").GetInt32(), Is.EqualTo(5));
+        Assert.That(File.Exists(Path.Combine(genai, "tokenizer.json")), Is.False, "the fixture has no tokenizer to write");
+    }
+
     [TestCase(true)]
     [TestCase(false)]
     public void Gpt2LayoutGoesOutAsTheGenericDecoderType(bool positionIdsInput)

@@ -275,6 +275,36 @@ public class GenAiExportTests
         Assert.That(File.Exists(Path.Combine(genai, "tokenizer.json")), Is.False, "the fixture has no tokenizer to write");
     }
 
+    /// <summary>
+    /// The GenAI builder's GroupQueryAttention model with fp16 weights, caches and logits, restored the same way.
+    /// GenAI's C# tensor API reads float32 only, so this compares greedy tokens (GenAI's cached search against
+    /// ortzo's recompute loop), not logits.
+    /// </summary>
+    [Test]
+    public void AnImportedGroupQueryAttentionModelGoesBackWithItsOwnCache()
+    {
+        string folder = Out("import-genai-qwen35");
+        ModelImport.Import(Path.Combine(TestPaths.Fixtures, "genai", "tiny-qwen35-cuda"), folder);
+        using var model = ZoModel.Open(folder, threads: 2);
+        var random = new Random(19);
+        var weights = model.ReadWeights();
+        foreach (var slot in weights.Layout.Slots)
+        {
+            var values = weights.ReadFloat32(slot.Index);
+            for (int i = 0; i < values.Length; i++) values[i] += (float)(random.NextDouble() - 0.5) * 0.02f;
+            weights.WriteFloat32(slot.Index, values);
+        }
+        var report = model.Export(Out("genai-qwen35-restored"), genAi: true);
+        var decoder = Config(report.Folder).GetProperty("model").GetProperty("decoder");
+        Assert.That(decoder.GetProperty("inputs").GetProperty("past_key_names").GetString(), Is.EqualTo("past_key_values.%d.key"));
+        Assert.That(decoder.GetProperty("session_options").GetProperty("provider_options").GetArrayLength(), Is.Zero, "the source's CUDA options are not carried over");
+        int compared = 0;
+        foreach (var prompt in Prompts(model.Folder.Manifest.VocabSize, seed: 23, 5, 9, 14))
+            compared += CompareGreedy(report.Folder, model, prompt, 12);
+        TestContext.Out.WriteLine($"genai-qwen35-restored: greedy continuation, {compared} tokens equal to ortzo's recompute loop");
+        Assert.That(compared, Is.GreaterThanOrEqualTo(20));
+    }
+
     [TestCase(true)]
     [TestCase(false)]
     public void Gpt2LayoutGoesOutAsTheGenericDecoderType(bool positionIdsInput)

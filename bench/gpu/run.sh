@@ -202,6 +202,17 @@ import json, sys
 json.dump([dict(json.load(open(p)), summary=p) for p in sys.argv[2:]], open(sys.argv[1], "w"), indent=1)
 PY
   done
+
+  # (c2) KV-cached generation on the device (decoder binds the device weights; the cache goes through host memory)
+  # against recomputing the sequence: the same greedy text, and tokens/s of both
+  step "generate --device $device, KV cache vs recompute"
+  for m in models/stories260k "$work/gpt-10m"; do
+    local a="$work/generate-kv.txt" b="$work/generate-recompute.txt"
+    "${ortzo[@]}" generate --model "$m" --prompt "Once upon a time" --max-new-tokens 200 --timing --device "$device" > "$a" 2>> "$OUT/generate.txt" || status=1
+    "${ortzo[@]}" generate --model "$m" --prompt "Once upon a time" --max-new-tokens 200 --timing --no-kv-cache --device "$device" > "$b" 2>> "$OUT/generate.txt" || status=1
+    if cmp -s "$a" "$b"; then echo "$m: same text with and without the cache" >> "$OUT/generate.txt"
+    else echo "$m: TEXT DIFFERS with and without the cache" >> "$OUT/generate.txt"; status=1; fi
+  done
   rm -rf "$work"
   step "checks done (status $status)"
   tail -n 20 "$log"

@@ -6,8 +6,9 @@ namespace OrtZo.Export;
 /// <summary>
 /// <c>ortzo export --format genai</c>: an onnxruntime-genai model folder.
 /// <code>
-/// model.onnx (+ .data)     the export graph (<see cref="ModelExporter.BuildGraph"/>) rewritten by <see cref="KvCachedGraph"/>:
-///                          past_key_values.%d.key/value in, present.%d.key/value out beside the logits
+/// model.onnx (+ .data)     the export graph (<see cref="ModelExporter.BuildGraph"/>) with a KV cache (<see cref="KvCachedGraph"/>):
+///                          the source's own cache restored, or past_key_values.%d.key/value in and present.%d.key/value
+///                          out beside the logits added by rewrite
 /// genai_config.json        see <see cref="GenAiConfig"/>
 /// tokenizer.json           the tokenizer in Hugging Face's form (<see cref="HfTokenizerFiles"/>), which GenAI reads
 /// tokenizer_config.json

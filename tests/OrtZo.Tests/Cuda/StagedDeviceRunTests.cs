@@ -39,6 +39,9 @@ public class StagedDeviceRunTests
         using var train = JsonDocument.Parse(File.ReadAllText(Path.Combine(output.Path, "train.json")));
         Assert.That(train.RootElement.GetArrayLength(), Is.EqualTo(2), "stories260k and the 10.9M model trained");
         foreach (var run in train.RootElement.EnumerateArray()) Assert.That(run.GetProperty("steps").GetInt64(), Is.EqualTo(2));
+        string generate = File.ReadAllText(Path.Combine(output.Path, "generate.txt"));
+        Assert.That(generate.Split('\n').Count(l => l.EndsWith(": same text with and without the cache", StringComparison.Ordinal)), Is.EqualTo(2), generate);
+        Assert.That(generate, Does.Contain("tokens/s (KV cache)").And.Contain("tokens/s (recomputing the sequence)"));
         using var benchJson = JsonDocument.Parse(File.ReadAllText(Path.Combine(output.Path, "bench.json")));
         Assert.That(benchJson.RootElement.GetProperty("runs").EnumerateArray().First().GetProperty("device").GetString(), Is.EqualTo("cpu"));
     }

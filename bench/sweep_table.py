@@ -146,6 +146,20 @@ def write(a, cells):
     print("\n".join(header + rows), flush=True)
 
 
+def previous_cells(a):
+    if not a.previous:
+        return {}
+    with open(a.previous) as f:
+        old = json.load(f)
+    for key in ("steps", "eval_every", "threads", "grid_points"):
+        want = GRID_POINTS if key == "grid_points" else getattr(a, key)
+        if old.get(key) != want:
+            sys.exit(f"{a.previous}: field '{key}' is {old.get(key)!r}, this run uses {want!r}; its cells cannot be reused")
+    if {k: list(v) for k, v in RANGES.items()} != {k: list(v) for k, v in old.get("ranges", {}).items()}:
+        sys.exit(f"{a.previous}: field 'ranges' is {old.get('ranges')!r}, this run uses {RANGES!r}")
+    return {(c["task"], c["optimizer"], s["seed"]): s for c in old["cells"] for s in c["seeds"]}
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--steps", type=int, default=200)
@@ -156,12 +170,18 @@ def main():
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--work", default=os.path.join(ROOT, "runs", "sweep-table"))
     p.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "sweep-table"))
+    p.add_argument("--previous", help="a results .json written by this script with the same settings: its cells are kept "
+                   "and not run again (the runs' folders may be gone)")
     a = p.parse_args()
     tasks, optimizers = a.tasks.split(","), a.optimizers.split(",")
     cells = {(t, o): [] for t in tasks for o in optimizers}
+    kept = previous_cells(a)
     for task in tasks:
         for seed in map(int, a.seeds.split(",")):
             for optimizer in optimizers:
+                if (task, optimizer, seed) in kept:
+                    cells[(task, optimizer)].append(kept[(task, optimizer, seed)])
+                    continue
                 runs = [grid_run(task, optimizer, lr, seed, a, a.work) for lr in grid(optimizer)]
                 choice = min(runs, key=lambda s: s["best_dev_loss"] if s.get("best_dev_loss") is not None else math.inf)
                 grid_forwards = sum(s["forwards"] for s in runs)

@@ -70,7 +70,9 @@ pack() {
 }
 
 plan() {
-  local parts; parts=$(ls -d "$stage_dir"/p[0-9]* 2>/dev/null | wc -l)
+  # (a glob, not ls: under pipefail a failing ls with nothing packed ended the script before the hint)
+  local parts=0 d
+  for d in "$stage_dir"/p[0-9]*; do [ -d "$d" ] && parts=$((parts + 1)); done
   [ "$parts" -gt 0 ] || { echo "# pack first: bash bench/gpu/run.sh pack"; parts=4; }
   echo "# here, once per change:  bash bench/gpu/run.sh pack"
   echo "# then, back to back (the machine is handed back after 30 s idle), with the device tool's run:"
@@ -79,7 +81,7 @@ plan() {
   done
   echo "run carry=[\".gpu/p$parts\"]  timeout_s=420  command=\"bash bench/gpu/run.sh stage $parts && bash bench/gpu/run.sh device checks\""
   echo "run carry=[]  timeout_s=480  command=\"bash bench/gpu/run.sh device bench\"          # warm machine: staged files still there"
-  echo "# back from the checks call: env.txt, gpu-check.json, train.json, checks.log; from the bench call: bench.json, torch.jsonl, bench.log"
+  echo "# back from the checks call: env.txt, gpu-check.json, train.json, generate.txt, checks.log; from the bench call: bench.json, torch.jsonl, bench.log"
   echo "# a rerun while warm skips staging: run carry=[] command=\"bash bench/gpu/run.sh device checks\""
 }
 

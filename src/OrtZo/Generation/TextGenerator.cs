@@ -22,8 +22,10 @@ internal sealed record SamplingOptions(int MaxNewTokens = 50, double Temperature
 internal sealed unsafe class TextGenerator : IDisposable
 {
     private readonly ZoModel _model;
-    private readonly InferenceSession _session;
-    private readonly OrtIoBinding _binding;
+    // the recompute path's session, opened only when there is no cache (a second session would hold its own
+    // buffers for nothing)
+    private readonly InferenceSession? _session;
+    private readonly OrtIoBinding? _binding;
     private readonly List<OrtValue> _weights = new();
     private readonly string _logits;
     private readonly KvCacheDecoder? _cached;
@@ -41,13 +43,14 @@ internal sealed unsafe class TextGenerator : IDisposable
             }
             catch (OrtZoException e) when (e.Kind == OrtZoErrorKind.Unsupported)
             {
-                // a graph the rewrite cannot give a cache (OPT's heads folded into the batch, positions from the mask)
-                // still generates, only slower
+                // a graph the rewrite cannot give a cache (OPT's positions derived from the mask) still generates,
+                // only slower
                 KvCacheUnavailable = e.Message;
             }
         }
         var manifest = model.Folder.Manifest;
         _logits = manifest.Outputs.Logits ?? throw ModelErrors.Fail(ModelFolderError.OutputMissing, model.Folder.ManifestPath, "outputs.logits", "this model folder keeps no logits output, so it cannot generate");
+        if (_cached is not null) return;
         using var so = ExecutionProviders.CreateSessionOptions(model.Device, model.Threads, model.Engine.Weights.Backend.ComputeStream);
         _session = new InferenceSession(model.Folder.GraphPath, so);
         var backend = model.Engine.Weights.Backend;
@@ -103,14 +106,14 @@ internal sealed unsafe class TextGenerator : IDisposable
             using var mask = OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(1L, t).ToArray(), shape);
             using var labels = OrtValue.CreateTensorValueFromMemory(new float[t], shape);
             using var positions = OrtValue.CreateTensorValueFromMemory(Enumerable.Range(0, t).Select(i => (long)i).ToArray(), shape);
-            _binding.BindInput(manifest.Inputs.InputIds, input);
-            if (manifest.Inputs.AttentionMask is { } am) _binding.BindInput(am, mask);
-            if (manifest.Inputs.PositionIds is { } pi) _binding.BindInput(pi, positions);
-            _binding.BindInput(manifest.Inputs.LabelMask, labels);
-            _binding.ClearBoundOutputs();
-            _binding.BindOutputToDevice(_logits, OrtMemoryInfo.DefaultInstance);
+            _binding!.BindInput(manifest.Inputs.InputIds, input);
+            if (manifest.Inputs.AttentionMask is { } am) _binding!.BindInput(am, mask);
+            if (manifest.Inputs.PositionIds is { } pi) _binding!.BindInput(pi, positions);
+            _binding!.BindInput(manifest.Inputs.LabelMask, labels);
+            _binding!.ClearBoundOutputs();
+            _binding!.BindOutputToDevice(_logits, OrtMemoryInfo.DefaultInstance);
             using var runOptions = new RunOptions();
-            using var outputs = _session.RunWithBoundResults(runOptions, _binding);
+            using var outputs = _session!.RunWithBoundResults(runOptions, _binding);
             var logits = outputs.First();
             int vocab = (int)(logits.GetTensorSizeInBytes() / ElementSize(logits) / t);
             var last = LastRow(logits, t, vocab);
@@ -182,7 +185,7 @@ internal sealed unsafe class TextGenerator : IDisposable
     {
         _cached?.Dispose();
         foreach (var w in _weights) w.Dispose();
-        _binding.Dispose();
-        _session.Dispose();
+        _binding?.Dispose();
+        _session?.Dispose();
     }
 }

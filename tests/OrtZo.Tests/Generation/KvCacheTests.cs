@@ -172,6 +172,92 @@ public class KvCacheTests
         Assert.That(diff, Is.LessThan(1e-4));
     }
 
+    /// <summary>
+    /// A left-padded batch through the rewritten graph, as GenAI feeds one: two sequences of different prompt lengths,
+    /// the shorter padded on the left with attention_mask 0 and position_ids counting real tokens only. The padded
+    /// columns are masked by the graph's own mask on the prompt step and by the past mask on every later step, so each
+    /// row must give the logits its sequence gives alone (plain export, whole sequence, no padding).
+    /// </summary>
+    [Test]
+    public void ALeftPaddedBatchGivesEachSequencesOwnLogits()
+    {
+        string root = Out("gpt-padded");
+        string folder = PeftFixtures.TinyGpt(root, new TinyGptConfig
+            { VocabSize = 96, ModelDim = 64, Layers = 2, Heads = 4, MaxLength = 32, Seed = 14, PositionIdsInput = true });
+        using var model = ZoModel.Open(folder, threads: 2);
+        Perturb(model, 15, 0.02f);
+        string plain = Path.Combine(model.Export(Path.Combine(root, "plain")).Folder, "model.onnx");
+        var rows = PeftFixtures.RandomRows(2, 12, 96, seed: 16);
+        int[] promptLengths = [8, 5];
+        const int follow = 4;
+        var alone = rows.Select((r, i) => WholeSequenceLogits(plain, r.Take(promptLengths[i] + follow).ToArray()).Logits).ToArray();
+        const int vocab = 96;
+
+        var graph = OrtZo.Onnx.OnnxModelFile.Parse(File.ReadAllBytes(plain), plain);
+        var layout = OrtZo.Export.KvCachedGraph.Apply(graph, model, plain);
+        Assert.That(layout.Restored, Is.False);
+        using var session = new InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(graph),
+            new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, IntraOpNumThreads = 2 });
+
+        int width = promptLengths.Max();
+        var ids = new long[2 * width];
+        var mask = new long[2 * width];
+        var positions = new long[2 * width];
+        for (int b = 0; b < 2; b++)
+        {
+            int pad = width - promptLengths[b];
+            for (int t = 0; t < width; t++)
+            {
+                bool real = t >= pad;
+                ids[b * width + t] = real ? rows[b][t - pad] : 0;
+                mask[b * width + t] = real ? 1 : 0;
+                positions[b * width + t] = real ? t - pad : 0;
+            }
+        }
+        var past = layout.Tensors.Select(tensor => OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Float,
+            [2, tensor.EmptyShape[1], 0, tensor.EmptyShape[3]])).ToList();
+        var fullMask = mask.ToList();
+        double worst = 0;
+        int steps = 0;
+        for (int step = 0; step <= follow; step++)
+        {
+            int t = step == 0 ? width : 1;
+            long[] stepIds = step == 0 ? ids : [rows[0][promptLengths[0] + step - 1], rows[1][promptLengths[1] + step - 1]];
+            long[] stepPositions = step == 0 ? positions : [promptLengths[0] + step - 1, promptLengths[1] + step - 1];
+            if (step > 0)
+            {
+                int total = fullMask.Count / 2 + 1;
+                var grown = new List<long>();
+                for (int b = 0; b < 2; b++) grown.AddRange(fullMask.Skip(b * (total - 1)).Take(total - 1).Append(1));
+                fullMask = grown;
+            }
+            var inputs = new Dictionary<string, OrtValue>
+            {
+                ["input_ids"] = OrtValue.CreateTensorValueFromMemory(stepIds, [2, t]),
+                ["attention_mask"] = OrtValue.CreateTensorValueFromMemory(fullMask.ToArray(), [2, fullMask.Count / 2]),
+                ["position_ids"] = OrtValue.CreateTensorValueFromMemory(stepPositions, [2, t]),
+            };
+            for (int i = 0; i < layout.Tensors.Count; i++) inputs[layout.Tensors[i].Past] = past[i];
+            var outputNames = new[] { "logits" }.Concat(layout.Tensors.Select(x => x.Present)).ToList();
+            var results = session.Run(new RunOptions(), inputs.Keys.ToList(), inputs.Values.ToList(), outputNames);
+            var logits = results[0].GetTensorDataAsSpan<float>().ToArray();
+            for (int b = 0; b < 2; b++)
+            {
+                int position = promptLengths[b] - 1 + step;
+                var row = logits.AsSpan((b * t + t - 1) * vocab, vocab);
+                worst = Math.Max(worst, PeftFixtures.MaxAbsDiff(alone[b].AsSpan(position * vocab, vocab), row));
+                steps++;
+            }
+            foreach (var v in past) v.Dispose();
+            past = results.Skip(1).ToList();
+            results[0].Dispose();
+            foreach (var (name, v) in inputs) if (!name.StartsWith("past", StringComparison.Ordinal)) v.Dispose();
+        }
+        foreach (var v in past) v.Dispose();
+        TestContext.Out.WriteLine($"left-padded batch of 2 (prompts 8 and 5 tokens), {steps} row-steps: max |Δ logits| against each sequence alone {worst:E2}");
+        Assert.That(worst, Is.LessThan(1e-4));
+    }
+
     [Test]
     public void PrefixAndUnmergedLoraModelsCacheThroughTheirRewrittenGraphs()
     {

@@ -28,7 +28,7 @@ internal static class ExportCommand
         };
         var adapterName = new Option<string?>("--adapter-name") { Description = "With --lora-adapter: the adapter file's name (default: the run folder's name)" };
         var threads = CommonOptions.Threads();
-        var command = new Command("export", "Write a tuned model as a standard ONNX causal LM (weights as initializers, no scoring head)")
+        var command = new Command("export", "Write a tuned model in a form ONNX Runtime apps load: a plain ONNX causal LM, an onnxruntime-genai folder with a KV cache, or LoRA adapter files on a shared base")
         {
             model, outDir, format, merge, loraAdapter, adapterName, threads,
         };

@@ -57,6 +57,8 @@ internal static class KvCacheRewrite
             read.Consumer.Input[read.Slot] = g.Node("Add", [read.Consumer.Input[read.Slot], offset]);
         }
 
+        // One index serves every layer: what one layer adds never reads another layer's probabilities or context.
+        var index = new GraphIndex(graph);
         for (int i = 0; i < cores.Count; i++)
         {
             var core = cores[i];
@@ -69,18 +71,17 @@ internal static class KvCacheRewrite
             string pastValues = PastValue(i);
             if (shape.Repeats > 1)
             {
-                pastKeysT = RepeatKvHeads(g, pastKeysT, shape, [0, shape.Heads, shape.HeadDim, -1]);
-                pastValues = RepeatKvHeads(g, pastValues, shape, [0, shape.Heads, -1, shape.HeadDim]);
+                pastKeysT = PrefixRewrite.RepeatKvHeads(g, pastKeysT, shape, [0, shape.Heads, shape.HeadDim, -1]);
+                pastValues = PrefixRewrite.RepeatKvHeads(g, pastValues, shape, [0, shape.Heads, -1, shape.HeadDim]);
             }
-            string pastScores = g.Node("MatMul", [Live(core.Query), Through(g, pastKeysT, core.KeyScale, Live)]);
-            pastScores = Through(g, pastScores, core.Steps.Where(s => s.AppliesToPrefix), Live);
+            string pastScores = g.Node("MatMul", [Live(core.Query), PrefixRewrite.Through(g, pastKeysT, core.KeyScale, Live)]);
+            pastScores = PrefixRewrite.Through(g, pastScores, core.Steps.Where(s => s.AppliesToPrefix), Live);
             if (pastMask.Length > 0) pastScores = g.Node("Add", [pastScores, pastMask]);
             softmax.Input[0] = g.Node("Concat", [pastScores, softmax.Input[0]], null, GraphBuilder.Int("axis", -1));
 
             // Whatever read the probabilities (the context MatMul, or a prefix rewrite's slices) now reads the
             // columns after the past.
             string probabilities = Live(core.Context.Input[0]);
-            var index = new GraphIndex(graph);
             var readers = index.Consumers(probabilities).Select(r => r.Node).ToHashSet();
             string current = g.Node("Slice", [probabilities, pastLength, g.Int64s("end", long.MaxValue), g.Int64s("axis", -1)]);
             string past = g.Node("Slice", [probabilities, g.Int64s("start", 0), pastLength, g.Int64s("axis", -1)]);
@@ -159,25 +160,6 @@ internal static class KvCacheRewrite
         foreach (var step in core.Steps.Where(s => s.AppliesToPrefix && s.Node.OpType == "Cast"))
             type = (int)step.Node.Attribute.First(a => a.Name == "to").I;
         return type;
-    }
-
-    /// <summary>Copies of <paramref name="steps"/> (scale and cast nodes) applied to <paramref name="value"/> in turn.</summary>
-    private static string Through(GraphBuilder g, string value, IEnumerable<ScoreStep> steps, Func<string, string> live)
-    {
-        foreach (var step in steps)
-        {
-            var inputs = step.Node.Input.Select(live).ToList();
-            inputs[step.ChainSlot] = value;
-            value = g.Node(step.Node.OpType, inputs, null, step.Node.Attribute.Select(a => a.Clone()).ToArray());
-        }
-        return value;
-    }
-
-    /// <summary>[B, Hkv, a, b] → [B, Hkv, rep, a, b] → <paramref name="result"/> ([B, H, a, b], 0 = keep, −1 = infer): head h reads kv head h / rep.</summary>
-    private static string RepeatKvHeads(GraphBuilder g, string x, AttentionShape shape, long[] result)
-    {
-        string expanded = g.Node("Expand", [g.Unsqueeze(x, 2), g.Int64s("repeat", 1, 1, shape.Repeats, 1, 1)]);
-        return g.Node("Reshape", [expanded, g.Int64s("heads_shape", result)]);
     }
 
     /// <summary>

@@ -82,22 +82,32 @@ internal static class PrefixRewrite
         return adapters;
     }
 
-    /// <summary>Copies of <paramref name="steps"/> (scale and cast nodes) applied to <paramref name="value"/> in turn.</summary>
-    private static string Through(GraphBuilder g, string value, IEnumerable<ScoreStep> steps)
+    /// <summary>
+    /// Copies of <paramref name="steps"/> (scale and cast nodes) applied to <paramref name="value"/> in turn; their other
+    /// inputs are read through <paramref name="live"/> where the graph renamed values since the steps were found.
+    /// The KV cache rewrite gives the past its columns the same way.
+    /// </summary>
+    internal static string Through(GraphBuilder g, string value, IEnumerable<ScoreStep> steps, Func<string, string>? live = null)
     {
         foreach (var step in steps)
         {
-            var inputs = step.Node.Input.ToList();
+            var inputs = step.Node.Input.Select(live ?? (v => v)).ToList();
             inputs[step.ChainSlot] = value;
             value = g.Node(step.Node.OpType, inputs, null, step.Node.Attribute.Select(a => a.Clone()).ToArray());
         }
         return value;
     }
 
-    /// <summary>[Hkv, a, b] → [Hkv, rep, a, b] → [H, a, b]: head h reads kv head h / rep.</summary>
-    private static string RepeatKvHeads(GraphBuilder g, string x, AttentionShape shape, long[] result)
+    /// <summary>
+    /// [… Hkv, a, b] → [… Hkv, rep, a, b] → <paramref name="result"/> ([… H, a, b]; Reshape's 0 keeps a dim, −1 infers
+    /// one): head h reads kv head h / rep, as Hugging Face's repeat_kv. The head axis is the third from last.
+    /// </summary>
+    internal static string RepeatKvHeads(GraphBuilder g, string x, AttentionShape shape, long[] result)
     {
-        string expanded = g.Node("Expand", [g.Unsqueeze(x, 1), g.Int64s("repeat", 1, shape.Repeats, 1, 1)]);
+        int rank = result.Length;
+        var repeat = Enumerable.Repeat(1L, rank + 1).ToArray();
+        repeat[rank - 2] = shape.Repeats;
+        string expanded = g.Node("Expand", [g.Unsqueeze(x, rank - 2), g.Int64s("repeat", repeat)]);
         return g.Node("Reshape", [expanded, g.Int64s("heads_shape", result)]);
     }
 }

@@ -108,7 +108,8 @@ internal sealed unsafe class KvCacheDecoder : IDisposable
         }
     }
 
-    private static float[] LastRow(OrtValue logits, int t)
+    /// <summary>The logits of the last of <paramref name="t"/> positions ([1, t, V], any float type) as float32; the recompute loop reads them the same way.</summary>
+    internal static float[] LastRow(OrtValue logits, int t)
     {
         var info = logits.GetTensorTypeAndShape();
         int vocab = (int)(info.ElementCount / t);

@@ -98,6 +98,8 @@ internal sealed unsafe class TextGenerator : IDisposable
             }
             return generated;
         }
+        var session = _session!;
+        var binding = _binding!;
         for (int n = 0; n < options.MaxNewTokens && ids.Count < manifest.MaxLength; n++)
         {
             int t = ids.Count;
@@ -106,50 +108,22 @@ internal sealed unsafe class TextGenerator : IDisposable
             using var mask = OrtValue.CreateTensorValueFromMemory(Enumerable.Repeat(1L, t).ToArray(), shape);
             using var labels = OrtValue.CreateTensorValueFromMemory(new float[t], shape);
             using var positions = OrtValue.CreateTensorValueFromMemory(Enumerable.Range(0, t).Select(i => (long)i).ToArray(), shape);
-            _binding!.BindInput(manifest.Inputs.InputIds, input);
-            if (manifest.Inputs.AttentionMask is { } am) _binding!.BindInput(am, mask);
-            if (manifest.Inputs.PositionIds is { } pi) _binding!.BindInput(pi, positions);
-            _binding!.BindInput(manifest.Inputs.LabelMask, labels);
-            _binding!.ClearBoundOutputs();
-            _binding!.BindOutputToDevice(_logits, OrtMemoryInfo.DefaultInstance);
+            binding.BindInput(manifest.Inputs.InputIds, input);
+            if (manifest.Inputs.AttentionMask is { } am) binding.BindInput(am, mask);
+            if (manifest.Inputs.PositionIds is { } pi) binding.BindInput(pi, positions);
+            binding.BindInput(manifest.Inputs.LabelMask, labels);
+            binding.ClearBoundOutputs();
+            binding.BindOutputToDevice(_logits, OrtMemoryInfo.DefaultInstance);
             using var runOptions = new RunOptions();
-            using var outputs = _session!.RunWithBoundResults(runOptions, _binding);
+            using var outputs = session.RunWithBoundResults(runOptions, binding);
             var logits = outputs.First();
-            int vocab = (int)(logits.GetTensorSizeInBytes() / ElementSize(logits) / t);
-            var last = LastRow(logits, t, vocab);
+            var last = KvCacheDecoder.LastRow(logits, t);
             int next = Pick(last, options, rng);
             if (options.StopAtEos && next == _model.Tokenizer.EosId) break;
             ids.Add(next);
             generated.Add(next);
         }
         return generated;
-    }
-
-    private static long ElementSize(OrtValue v) => v.GetTensorTypeAndShape().ElementDataType switch
-    {
-        TensorElementType.Float => 4,
-        TensorElementType.Float16 or TensorElementType.BFloat16 => 2,
-        var other => throw new NotSupportedException($"logits of type {other}"),
-    };
-
-    private static float[] LastRow(OrtValue logits, int t, int vocab)
-    {
-        var row = new float[vocab];
-        switch (logits.GetTensorTypeAndShape().ElementDataType)
-        {
-            case TensorElementType.Float:
-                logits.GetTensorDataAsSpan<float>().Slice((t - 1) * vocab, vocab).CopyTo(row);
-                break;
-            case TensorElementType.Float16:
-                var h = logits.GetTensorDataAsSpan<Float16>().Slice((t - 1) * vocab, vocab);
-                for (int i = 0; i < vocab; i++) row[i] = (float)h[i];
-                break;
-            default:
-                var b = logits.GetTensorDataAsSpan<BFloat16>().Slice((t - 1) * vocab, vocab);
-                for (int i = 0; i < vocab; i++) row[i] = (float)b[i];
-                break;
-        }
-        return row;
     }
 
     internal static int Pick(float[] logits, SamplingOptions o, Random rng)

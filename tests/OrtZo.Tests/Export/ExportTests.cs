@@ -26,23 +26,11 @@ public class ExportTests
 
     private string Out(string name) => Path.Combine(_temp.Path, name);
 
-    /// <summary>Stands in for training: every adapter gets small random values (LoRA's B is no longer zero).</summary>
-    private static void Perturb(ZoModel model, int seed)
-    {
-        var random = new Random(seed);
-        foreach (var slot in model.ReadWeights().Layout.Slots)
-        {
-            var values = model.ReadWeights().ReadFloat32(slot.Index);
-            for (int i = 0; i < values.Length; i++) values[i] += (float)(random.NextDouble() - 0.5) * 0.2f;
-            model.ReadWeights().WriteFloat32(slot.Index, values);
-        }
-    }
-
     [Test]
     public void AFullModelExportsWithItsCurrentWeights()
     {
         using var model = ZoModel.Open(TestPaths.Stories260k, threads: 2);
-        Perturb(model, 1);
+        PeftFixtures.Perturb(model, 1, 0.2f);
         var report = model.Export(Out("full"));
         Assert.That(report.Files, Is.EquivalentTo(new[] { "model.onnx", "tokenizer.model", "export.json" }));
         var rows = PeftFixtures.RandomRows(2, 16, 512, seed: 2);
@@ -62,7 +50,7 @@ public class ExportTests
     public void LoraExports(bool merge, double tolerance)
     {
         using var model = ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: new PeftOptions { Scheme = PeftScheme.Lora, CacheFolder = Cache });
-        Perturb(model, 3);
+        PeftFixtures.Perturb(model, 3, 0.2f);
         var report = model.Export(Out(merge ? "lora-merged" : "lora-branch"), new ExportOptions { MergeLora = merge });
         Assert.That(report.LoraMerged, Is.EqualTo(merge));
         var rows = PeftFixtures.RandomRows(2, 16, 512, seed: 4);
@@ -84,7 +72,7 @@ public class ExportTests
         // Transpose(A), Transpose(B) and a scale Mul, the merge adds (A^T B^T)·s in the [in, out] layout.
         string folder = PeftFixtures.TorchTinyGpt(Out("torch"));
         using var model = ZoModel.Open(folder, threads: 2, peft: new PeftOptions { Scheme = PeftScheme.Lora, LoraTargets = ["c_attn", "c_fc"], LoraRank = 4, LoraAlpha = 8, CacheFolder = Cache });
-        Perturb(model, 7);
+        PeftFixtures.Perturb(model, 7, 0.2f);
         var report = model.Export(Out("torch-lora"));
         var rows = PeftFixtures.RandomRows(2, 12, 64, seed: 8);
         var (expected, _) = PeftFixtures.GraphLogits(model, rows);
@@ -102,7 +90,7 @@ public class ExportTests
     public void PrefixAndPromptExportWithTheirLearnedTensors(PeftScheme scheme)
     {
         using var model = ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: new PeftOptions { Scheme = scheme, CacheFolder = Cache });
-        Perturb(model, 5);
+        PeftFixtures.Perturb(model, 5, 0.2f);
         var report = model.Export(Out(scheme.ToString()));
         var rows = PeftFixtures.RandomRows(2, 16, 512, seed: 6);
         var (graph, graphShape) = PeftFixtures.GraphLogits(model, rows);

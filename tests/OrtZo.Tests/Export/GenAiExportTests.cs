@@ -257,14 +257,7 @@ public class GenAiExportTests
         string folder = Out("import-genai-gpt2");
         ModelImport.Import(Path.Combine(TestPaths.Fixtures, "genai", "tiny-random-gpt2-fp32"), folder);
         using var model = ZoModel.Open(folder, threads: 2);
-        var random = new Random(17);
-        var weights = model.ReadWeights();
-        foreach (var slot in weights.Layout.Slots)
-        {
-            var values = weights.ReadFloat32(slot.Index);
-            for (int i = 0; i < values.Length; i++) values[i] += (float)(random.NextDouble() - 0.5) * 0.02f;
-            weights.WriteFloat32(slot.Index, values);
-        }
+        PeftFixtures.Perturb(model, 17, 0.02f);
         string genai = CheckBothForms("genai-gpt2-restored", model);
         var m = Config(genai).GetProperty("model");
         Assert.That(m.GetProperty("type").GetString(), Is.EqualTo("gpt2"));
@@ -286,14 +279,7 @@ public class GenAiExportTests
         string folder = Out("import-genai-qwen35");
         ModelImport.Import(Path.Combine(TestPaths.Fixtures, "genai", "tiny-qwen35-cuda"), folder);
         using var model = ZoModel.Open(folder, threads: 2);
-        var random = new Random(19);
-        var weights = model.ReadWeights();
-        foreach (var slot in weights.Layout.Slots)
-        {
-            var values = weights.ReadFloat32(slot.Index);
-            for (int i = 0; i < values.Length; i++) values[i] += (float)(random.NextDouble() - 0.5) * 0.02f;
-            weights.WriteFloat32(slot.Index, values);
-        }
+        PeftFixtures.Perturb(model, 19, 0.02f);
         var report = model.Export(Out("genai-qwen35-restored"), genAi: true);
         var decoder = Config(report.Folder).GetProperty("model").GetProperty("decoder");
         Assert.That(decoder.GetProperty("inputs").GetProperty("past_key_names").GetString(), Is.EqualTo("past_key_values.%d.key"));
@@ -313,14 +299,7 @@ public class GenAiExportTests
             new TinyGptConfig { VocabSize = 96, ModelDim = 64, Layers = 2, Heads = 4, MaxLength = 48, Seed = 5, PositionIdsInput = positionIdsInput });
         using var model = ZoModel.Open(folder, threads: 2);
         // Stands in for training: the tiny tokenizer cannot encode the task texts.
-        var random = new Random(9);
-        var weights = model.ReadWeights();
-        foreach (var slot in weights.Layout.Slots)
-        {
-            var values = weights.ReadFloat32(slot.Index);
-            for (int i = 0; i < values.Length; i++) values[i] += (float)(random.NextDouble() - 0.5) * 0.02f;
-            weights.WriteFloat32(slot.Index, values);
-        }
+        PeftFixtures.Perturb(model, 9, 0.02f);
         string genai = CheckBothForms($"tiny-gpt2{(positionIdsInput ? "-position-ids" : "")}", model);
         var m = Config(genai).GetProperty("model");
         Assert.That(model.Folder.Manifest.Architecture, Is.EqualTo("gpt2"));

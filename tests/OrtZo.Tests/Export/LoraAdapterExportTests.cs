@@ -31,19 +31,6 @@ public class LoraAdapterExportTests
     private PeftOptions Lora(int rank = 8, double alpha = 16, IReadOnlyList<string>? targets = null) =>
         new() { Scheme = PeftScheme.Lora, LoraRank = rank, LoraAlpha = alpha, LoraTargets = targets, CacheFolder = Out("cache") };
 
-    /// <summary>Stands in for training as ExportTests does: A and B move by up to ±0.1, so B·A is far from zero.</summary>
-    private static void Perturb(ZoModel model, int seed, float size = 0.2f)
-    {
-        var random = new Random(seed);
-        var weights = model.ReadWeights();
-        foreach (var slot in weights.Layout.Slots)
-        {
-            var values = weights.ReadFloat32(slot.Index);
-            for (int i = 0; i < values.Length; i++) values[i] += (float)(random.NextDouble() - 0.5) * size;
-            weights.WriteFloat32(slot.Index, values);
-        }
-    }
-
     /// <summary>Plain ORT on the base folder with the adapter file active. No allocator: ORT reads the parameters in
     /// place from the mapped file, so raw_data's 8-byte alignment is exercised (a device allocator would copy them;
     /// ORT accepts no CPU allocator there).</summary>
@@ -65,7 +52,7 @@ public class LoraAdapterExportTests
     public void TheAdapterOnTheBaseGivesTheMergedExportAndTheBaseAloneGivesTheUntunedModel()
     {
         using var model = ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: Lora());
-        Perturb(model, 21);
+        PeftFixtures.Perturb(model, 21, 0.2f);
         var merged = model.Export(Out("a-merged"));
         var report = model.Export(Out("a-base"), new ExportOptions { LoraAdapter = true, AdapterName = "run-a" });
         Assert.That(report.AdapterFile, Is.EqualTo(Path.Combine(report.Folder, "run-a.onnx_adapter")));
@@ -129,7 +116,7 @@ public class LoraAdapterExportTests
     public void TheFileIsWhatOrtReadsFromBytesAndItsParametersAreTheGraphInputs()
     {
         using var model = ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: Lora(rank: 4, alpha: 3));
-        Perturb(model, 23);
+        PeftFixtures.Perturb(model, 23, 0.2f);
         var report = model.Export(Out("d-base"), new ExportOptions { LoraAdapter = true, AdapterName = "d" });
         byte[] bytes = File.ReadAllBytes(report.AdapterFile!);
         Assert.That(System.Text.Encoding.ASCII.GetString(bytes, 4, 4), Is.EqualTo("TORT"), "flatbuffer file identifier");
@@ -158,7 +145,7 @@ public class LoraAdapterExportTests
     public void TheFileHoldsAAndScaledBWithEightByteAlignedData()
     {
         using var model = ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: Lora(rank: 8, alpha: 12));
-        Perturb(model, 27);
+        PeftFixtures.Perturb(model, 27, 0.2f);
         var report = model.Export(Out("g-base"), new ExportOptions { LoraAdapter = true, AdapterName = "g" });
         byte[] file = File.ReadAllBytes(report.AdapterFile!);
         int root = U32(file, 0);
@@ -212,8 +199,8 @@ public class LoraAdapterExportTests
         string folder = Out("b-base");
         using var first = ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: Lora(alpha: 16));
         using var second = ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: Lora(alpha: 4, targets: ["q_proj", "v_proj"]) with { InitSeed = 99 });
-        Perturb(first, 31);
-        Perturb(second, 32);
+        PeftFixtures.Perturb(first, 31, 0.2f);
+        PeftFixtures.Perturb(second, 32, 0.2f);
         var mergedFirst = first.Export(Out("b-merged-1"));
         var mergedSecond = second.Export(Out("b-merged-2"));
 
@@ -242,7 +229,7 @@ public class LoraAdapterExportTests
         string folder = Out("c-base");
         using (var model = ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: Lora()))
         {
-            Perturb(model, 41);
+            PeftFixtures.Perturb(model, 41, 0.2f);
             model.Export(folder, new ExportOptions { LoraAdapter = true, AdapterName = "first" });
         }
         var before = PeftFixtures.FolderHashes(folder);
@@ -333,7 +320,7 @@ public class LoraAdapterExportTests
         string folder = Out("hf-" + export);
         ModelImport.Import(source, folder);
         using var model = ZoModel.Open(folder, threads: 2, peft: Lora(rank: 4, alpha: 32));
-        Perturb(model, 51, size: 0.1f);
+        PeftFixtures.Perturb(model, 51, 0.1f);
         var merged = model.Export(Out($"hf-{export}-merged"));
         var report = model.Export(Out($"hf-{export}-base"), new ExportOptions { LoraAdapter = true });
         Assert.That(Path.GetFileName(report.AdapterFile), Is.EqualTo($"hf-{export}.onnx_adapter"), "named after the model folder by default");

@@ -28,18 +28,6 @@ public class KvCacheTests
 
     private string Out(string name) => Path.Combine(_temp.Path, name);
 
-    private static void Perturb(ZoModel model, int seed, float size)
-    {
-        var random = new Random(seed);
-        var weights = model.ReadWeights();
-        foreach (var slot in weights.Layout.Slots)
-        {
-            var values = weights.ReadFloat32(slot.Index);
-            for (int i = 0; i < values.Length; i++) values[i] += (float)(random.NextDouble() - 0.5) * size;
-            weights.WriteFloat32(slot.Index, values);
-        }
-    }
-
     /// <summary>Steps the decoder through <paramref name="row"/> (first <paramref name="prompt"/> tokens at once) and compares every position.</summary>
     private static double CompareWithExport(ZoModel model, string export, long[] row, int prompt)
     {
@@ -91,7 +79,7 @@ public class KvCacheTests
     public void CachedStepsGiveTheExportsLogitsAndTheSameGreedyTokensOnStories260k()
     {
         using var model = ZoModel.Open(TestPaths.Stories260k, threads: 2);
-        Perturb(model, 3, 0.02f);
+        PeftFixtures.Perturb(model, 3, 0.02f);
         var export = model.Export(Out("s260-plain")).Folder;
         var row = PeftFixtures.RandomRows(1, 24, 512, seed: 4)[0];
         double diff = CompareWithExport(model, export, row, prompt: 7);
@@ -119,7 +107,7 @@ public class KvCacheTests
         string folder = Out("hf-" + name);
         ModelImport.Import(source, folder);
         using var model = ZoModel.Open(folder, threads: 2);
-        Perturb(model, 5, 0.01f);
+        PeftFixtures.Perturb(model, 5, 0.01f);
         var export = model.Export(Out($"hf-{name}-plain")).Folder;
         var row = PeftFixtures.RandomRows(1, 20, 1024, seed: 6)[0];
         double diff = CompareWithExport(model, export, row, prompt: 5);
@@ -142,7 +130,7 @@ public class KvCacheTests
         string folder = PeftFixtures.TinyGpt(root, new TinyGptConfig
             { VocabSize = 96, ModelDim = 64, Layers = 2, Heads = 4, MaxLength = 32, Seed = 9, PositionIdsInput = positionIds, WithPast = withPast });
         using var model = ZoModel.Open(folder, threads: 2);
-        Perturb(model, 10, 0.02f);
+        PeftFixtures.Perturb(model, 10, 0.02f);
         var export = model.Export(Path.Combine(root, "plain")).Folder;
         var row = PeftFixtures.RandomRows(1, 18, 96, seed: 11)[0];
         double diff = CompareWithExport(model, export, row, prompt: 6);
@@ -162,7 +150,7 @@ public class KvCacheTests
         string folder = Out("genai-" + name);
         ModelImport.Import(Path.Combine(TestPaths.Fixtures, "genai", name), folder);
         using var model = ZoModel.Open(folder, threads: 2);
-        Perturb(model, 12, 0.01f);
+        PeftFixtures.Perturb(model, 12, 0.01f);
         using (var decoder = new KvCacheDecoder(model))
             Assert.That(decoder.Layout.Restored, Is.True, "the source's own cache path, not a rewrite");
         var export = model.Export(Out($"genai-{name}-plain")).Folder;
@@ -185,7 +173,7 @@ public class KvCacheTests
         string folder = PeftFixtures.TinyGpt(root, new TinyGptConfig
             { VocabSize = 96, ModelDim = 64, Layers = 2, Heads = 4, MaxLength = 32, Seed = 14, PositionIdsInput = true });
         using var model = ZoModel.Open(folder, threads: 2);
-        Perturb(model, 15, 0.02f);
+        PeftFixtures.Perturb(model, 15, 0.02f);
         string plain = Path.Combine(model.Export(Path.Combine(root, "plain")).Folder, "model.onnx");
         var rows = PeftFixtures.RandomRows(2, 12, 96, seed: 16);
         int[] promptLengths = [8, 5];
@@ -268,7 +256,7 @@ public class KvCacheTests
                  })
         {
             using var model = ZoModel.Open(TestPaths.Stories260k, threads: 2, peft: peft);
-            Perturb(model, 7, 0.2f);
+            PeftFixtures.Perturb(model, 7, 0.2f);
             var export = model.Export(Out($"s260-{peft.Scheme}"), mergeLora: false).Folder;
             var row = PeftFixtures.RandomRows(1, 16, 512, seed: 8)[0];
             double diff = CompareWithExport(model, export, row, prompt: 4);

@@ -139,6 +139,22 @@ internal static class PeftFixtures
             f => Path.GetRelativePath(folder, f),
             f => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f))));
 
+    /// <summary>
+    /// Stands in for training in tests that need weights away from their starting values: every trainable value moves
+    /// by a seeded uniform amount in ±<paramref name="size"/>/2 (LoRA's B is no longer zero).
+    /// </summary>
+    public static void Perturb(ZoModel model, int seed, float size)
+    {
+        var random = new Random(seed);
+        var weights = model.ReadWeights();
+        foreach (var slot in weights.Layout.Slots)
+        {
+            var values = weights.ReadFloat32(slot.Index);
+            for (int i = 0; i < values.Length; i++) values[i] += (float)(random.NextDouble() - 0.5) * size;
+            weights.WriteFloat32(slot.Index, values);
+        }
+    }
+
     public static double MaxAbsDiff(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
         if (a.Length != b.Length) throw new ArgumentException($"lengths {a.Length} and {b.Length} differ");

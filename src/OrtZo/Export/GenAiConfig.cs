@@ -48,14 +48,7 @@ internal static class GenAiConfig
         if (layout.HasAttentionMask) inputs["attention_mask"] = manifest.Inputs.AttentionMask;
         if (layout.HasPositionIds) inputs["position_ids"] = manifest.Inputs.PositionIds;
         var outputs = new JsonObject { ["logits"] = manifest.Outputs.Logits };
-        if (!layout.Restored)
-        {
-            inputs["past_key_names"] = Template(KvCachedGraph.PastKey);
-            inputs["past_value_names"] = Template(KvCachedGraph.PastValue);
-            outputs["present_key_names"] = Template(KvCachedGraph.PresentKey);
-            outputs["present_value_names"] = Template(KvCachedGraph.PresentValue);
-        }
-        else if (layout.Tensors.Count == layout.Layers)
+        if (layout.Tensors.Count == layout.Layers)
         {
             inputs["past_names"] = Template(layout, t => t.Past, 1);
             outputs["present_names"] = Template(layout, t => t.Present, 1);
@@ -121,9 +114,10 @@ internal static class GenAiConfig
     }
 
     /// <summary>
-    /// The per-layer template of a restored cache's names: layer 0's name with the layer index as %d, the index found
-    /// where layer 0's and layer 1's names differ (<paramref name="perLayer"/> tensors per layer, the one at
-    /// <paramref name="offset"/> within each), checked against every layer.
+    /// The per-layer template of the cache's names (the rewrite's past_key_values.N.key, or a restored cache's own):
+    /// layer 0's name with the layer index as %d, the index found where layer 0's and layer 1's names differ
+    /// (<paramref name="perLayer"/> tensors per layer, the one at <paramref name="offset"/> within each), checked
+    /// against every layer.
     /// </summary>
     private static string Template(KvCacheLayout layout, Func<CacheTensor, string> name, int perLayer, int offset = 0)
     {
@@ -152,16 +146,5 @@ internal static class GenAiConfig
                     $"cache tensor '{actual}' does not follow the per-layer name pattern '{template}' that genai_config.json can express");
         }
         return template;
-    }
-
-    /// <summary>GenAI's per-layer name template: the cache tensor's name with the layer index as %d.</summary>
-    private static string Template(Func<int, string> name)
-    {
-        // Probe with two different indices so that a digit elsewhere in the name is never mistaken for the layer.
-        string a = name(1234567), b = name(7654321);
-        int at = a.IndexOf("1234567", StringComparison.Ordinal);
-        if (at < 0 || a.Remove(at, 7) != b.Remove(at, 7))
-            throw new InvalidOperationException($"cache tensor name '{a}' does not carry its layer index once");
-        return a.Remove(at, 7).Insert(at, "%d");
     }
 }

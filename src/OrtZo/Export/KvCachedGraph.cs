@@ -8,7 +8,7 @@ namespace OrtZo.Export;
 
 /// <summary>
 /// The cache a <see cref="KvCachedGraph"/> gave a graph: per layer, [batch, KvHeads, sequence, HeadDim] tensors of
-/// ElementType named as <see cref="KvCachedGraph.PastKey"/> etc., or, when <see cref="Restored"/>, the tensors the
+/// ElementType named as <see cref="KvCacheRewrite.PastKey"/> etc., or, when <see cref="Restored"/>, the tensors the
 /// source export declared (<see cref="Tensors"/> lists them either way). Heads is 0 when no probe could read it (a
 /// restored graph with fused attention ops).
 /// </summary>
@@ -30,14 +30,6 @@ internal sealed record KvCacheLayout(int Layers, int Heads, int KvHeads, int Hea
 /// </summary>
 internal static class KvCachedGraph
 {
-    public static string PastKey(int layer) => KvCacheRewrite.PastKey(layer);
-
-    public static string PastValue(int layer) => KvCacheRewrite.PastValue(layer);
-
-    public static string PresentKey(int layer) => KvCacheRewrite.PresentKey(layer);
-
-    public static string PresentValue(int layer) => KvCacheRewrite.PresentValue(layer);
-
     /// <summary>Refuses a model whose graph cannot carry a cache (prompt tuning).</summary>
     public static void EnsureSupported(ZoModel model)
     {
@@ -68,8 +60,8 @@ internal static class KvCachedGraph
         {
             Tensors = Enumerable.Range(0, cores.Count).SelectMany(i => new[]
             {
-                new CacheTensor(PastKey(i), PresentKey(i), elementType, empty),
-                new CacheTensor(PastValue(i), PresentValue(i), elementType, empty),
+                new CacheTensor(KvCacheRewrite.PastKey(i), KvCacheRewrite.PresentKey(i), elementType, empty),
+                new CacheTensor(KvCacheRewrite.PastValue(i), KvCacheRewrite.PresentValue(i), elementType, empty),
             }).ToList(),
         };
     }

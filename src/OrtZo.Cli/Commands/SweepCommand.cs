@@ -13,9 +13,14 @@ internal static class SweepCommand
     public static Command Create()
     {
         var args = new TrainArguments();
-        var lr = new Option<string>("--lr") { Description = "Learning rates to search: LOW:HIGH (log-spaced points, as many as --budget allows) or a list a,b,c", Required = true };
+        var lr = new Option<string>("--lr") { Description = "Learning rates to search: LOW:HIGH (log-spaced, --per-decade per decade, both ends included) or a list a,b,c", Required = true };
         var eps = new Option<string?>("--eps") { Description = "ε to search too: a list a,b or LOW:HIGH (3 log-spaced points); default the scheme's ε" };
-        var budget = new Option<long?>("--budget") { Description = "Training forwards the whole sweep may spend (a MeZO step is 2 forwards); with a --lr range it decides how many points to try" };
+        var budget = new Option<long?>("--budget") { Description = "Training forwards the whole sweep may spend (a MeZO step is 2 forwards); with a --lr range it decides the rungs (and how many points, when fewer than --per-decade fit)" };
+        var perDecade = new Option<double>("--per-decade")
+        {
+            Description = "With a --lr range and --budget: rates per decade to try (fewer if the budget cannot halve that many); budget left over lengthens the rungs",
+            DefaultValueFactory = _ => HalvingPlan.DefaultPerDecade,
+        };
         var trials = new Option<int?>("--trials") { Description = "With a --lr range and no --budget: configurations per bracket" };
         var eta = new Option<int>("--eta") { Description = "Keep the best 1/η of the trials at each rung", DefaultValueFactory = _ => 3 };
         var minSteps = new Option<long>("--min-steps") { Description = "Fewest steps of the first rung", DefaultValueFactory = _ => 10 };
@@ -35,7 +40,7 @@ internal static class SweepCommand
             "promoted trials resume rather than restart, diverging trials stop at once, and the winner's folder is kept. " +
             "Trials share the data order and seeds (--seed). --distributed sweeps are out of scope: a sweep runs its trials one after another in this process.")
         {
-            lr, eps, budget, trials, eta, minSteps, brackets, divergeFactor, outDir, resume, keepAll, distributed,
+            lr, eps, budget, perDecade, trials, eta, minSteps, brackets, divergeFactor, outDir, resume, keepAll, distributed,
         };
         args.AddTo(command);
         command.SetAction(result =>
@@ -61,7 +66,7 @@ internal static class SweepCommand
                 budgetSteps = forwards / ForwardsPerStep(baseOptions);
             }
             var plan = HalvingPlan.Create(lrSpace, epsSpace, result.GetValue(args.Steps), result.GetValue(eta), result.GetValue(minSteps),
-                result.GetValue(brackets), budgetSteps, result.GetValue(trials));
+                result.GetValue(brackets), budgetSteps, result.GetValue(trials), result.GetValue(perDecade));
 
             string folder = result.GetValue(outDir)!;
             var trialRun = args.BuildSettings(result, folder, resume: true);

@@ -14,13 +14,22 @@ internal sealed record Bracket(int Index, IReadOnlyList<(double Lr, double Eps)>
 /// <summary>
 /// Successive halving with Hyperband-style brackets. A bracket with n configurations and K promotions trains all n for
 /// R/η^K steps, keeps the best ⌊n/η⌋ by dev loss, trains those to R/η^(K−1) steps, and so on until R. Trials are
-/// resumed, not restarted, so a rung costs n_i·(r_i − r_{i−1}) steps. With a budget and a range the plan takes the
-/// most configurations that fit; several brackets split the budget and trade configurations for steps (K = s_max,
-/// s_max−1, …: the last bracket of a full Hyperband runs few configurations for all R steps).
+/// resumed, not restarted, so a rung costs n_i·(r_i − r_{i−1}) steps. Several brackets split the budget and trade
+/// configurations for steps (K = s_max, s_max−1, …: the last bracket of a full Hyperband runs few configurations for
+/// all R steps), each with the most configurations that fit.
+/// A single bracket over a range spends its budget differently: it takes at most a fixed number of rates per decade
+/// and puts what is left of the budget into longer rungs (see <see cref="Fit"/>). Short rungs are where successive
+/// halving goes wrong for ZO rates: early dev loss mostly measures how fast a rate gets going, so larger rates win
+/// the first cut whether or not they hold up to R, and rates closer than a third of a decade apart differ by noise.
 /// </summary>
 internal static class HalvingPlan
 {
     public const int MaxConfigs = 2000;
+
+    /// <summary>Rates per decade a range is searched at by default: 1, 2.15, 4.64 × 10^k, the usual hand grid. Finer
+    /// does not pay for ZO fine-tuning: on the sweep table's tasks, neighbouring rates a third of a decade apart already
+    /// swing test accuracy by run-to-run noise, and every extra rate shortens every rung.</summary>
+    public const double DefaultPerDecade = 3;
 
     public static long CostInSteps(IReadOnlyList<Rung> rungs)
     {
@@ -63,9 +72,11 @@ internal static class HalvingPlan
 
     /// <summary>
     /// The brackets of a sweep. <paramref name="budgetSteps"/> (training steps, null = none) bounds the total; a list
-    /// search space fixes the configurations, a range gets as many log-spaced points as fit.
+    /// search space fixes the configurations. A range in one bracket gets up to <paramref name="perDecade"/> log-spaced
+    /// rates per decade (fewer when the budget cannot halve that many) and the longest rungs that fit; in several
+    /// brackets, as many points as fit each bracket's share.
     /// </summary>
-    public static IReadOnlyList<Bracket> Create(SearchSpace lr, SearchSpace eps, long steps, int eta, long minSteps, int brackets, long? budgetSteps, int? trials)
+    public static IReadOnlyList<Bracket> Create(SearchSpace lr, SearchSpace eps, long steps, int eta, long minSteps, int brackets, long? budgetSteps, int? trials, double perDecade = DefaultPerDecade)
     {
         if (eta < 2) throw OptionErrors.Fail(OptionError.OutOfRange, "--eta", $"{eta}: keep 1/η each rung, η ≥ 2");
         if (steps < 1) throw OptionErrors.Fail(OptionError.OutOfRange, "--steps", $"{steps}: a sweep needs at least one step");
@@ -81,14 +92,26 @@ internal static class HalvingPlan
             if (brackets > 1) throw OptionErrors.Fail(OptionError.Conflict, "--brackets", "needs a --lr range (LOW:HIGH): brackets try different numbers of configurations");
             if (trials is not null) throw OptionErrors.Fail(OptionError.Conflict, "--trials", "needs a --lr range (LOW:HIGH); a list fixes the trials");
             var configs = Product(lr.Values!, epsValues);
-            var rungs = Rungs(configs.Count, Promotions(configs.Count, steps, eta, minSteps), steps, eta);
-            long cost = CostInSteps(rungs);
-            if (budgetSteps is { } b && cost > b)
-                throw OptionErrors.Fail(OptionError.OutOfRange, "--budget", $"is {b} steps' forwards but halving {configs.Count} configurations to {steps} steps needs {cost} steps; raise --budget, shorten --steps or give fewer values");
-            return [new Bracket(0, configs, rungs)];
+            if (budgetSteps is not { } b)
+                return [new Bracket(0, configs, Rungs(configs.Count, Promotions(configs.Count, steps, eta, minSteps), steps, eta))];
+            var fitted = Fit(configs.Count, steps, eta, minSteps, b)
+                ?? throw OptionErrors.Fail(OptionError.OutOfRange, "--budget", $"is {b} steps' forwards but halving {configs.Count} configurations to {steps} steps needs {CheapestCost(configs.Count, steps, eta, minSteps)} steps; raise --budget, shorten --steps or give fewer values");
+            return [new Bracket(0, configs, fitted)];
         }
         if (budgetSteps is null && trials is null)
             throw OptionErrors.Fail(OptionError.Conflict, "--lr", "range needs --budget (forwards) or --trials (configurations per bracket) to decide how many points to try");
+        if (perDecade <= 0 || !double.IsFinite(perDecade))
+            throw OptionErrors.Fail(OptionError.OutOfRange, "--per-decade", $"{perDecade}: must be a positive number of rates per decade");
+        if (brackets == 1 && trials is null)
+        {
+            // Resolution first, up to perDecade rates per decade; then the longest rungs the budget pays for.
+            for (int lrPoints = lr.LatticePoints(perDecade); lrPoints >= 1; lrPoints--)
+            {
+                var configs = Product(lr.Points(lrPoints), epsValues);
+                if (Fit(configs.Count, steps, eta, minSteps, budgetSteps!.Value) is { } fitted) return [new Bracket(0, configs, fitted)];
+            }
+            throw OptionErrors.Fail(OptionError.OutOfRange, "--budget", $"is too small: it cannot train even {epsValues.Length} configuration(s) through their rungs; raise --budget or lower --min-steps");
+        }
 
         var result = new List<Bracket>();
         for (int j = 0; j < brackets; j++)
@@ -104,6 +127,56 @@ internal static class HalvingPlan
             result.Add(new Bracket(j, configs, Rungs(configs.Count, k, steps, eta)));
         }
         return result;
+    }
+
+    /// <summary>
+    /// The rungs that halve <paramref name="n"/> configurations to <paramref name="steps"/> within
+    /// <paramref name="budget"/> steps with the longest first rung, or null when none fits. Every K from 1 while the
+    /// next-to-last rung still compares two trials is tried; its rungs are geometric, r_i = R/c^(K−i), with the
+    /// smallest ratio c ≤ η the budget pays for (c = η is plain successive halving, and no plan trains its first rung
+    /// shorter than that or than <paramref name="minSteps"/>). A budget for all n to R is a grid: one rung.
+    /// </summary>
+    public static IReadOnlyList<Rung>? Fit(int n, long steps, int eta, long minSteps, long budget)
+    {
+        if (n * steps <= budget) return [new Rung(steps, n, 0)];
+        IReadOnlyList<Rung>? best = null;
+        for (int k = 1; n / Math.Pow(eta, k - 1) >= 2 - 1e-9; k++)
+        {
+            var widest = Geometric(n, k, steps, eta, eta);
+            if (widest[0].Steps < minSteps) break;   // deeper brackets only shorten the first rung
+            if (!Usable(widest, budget)) continue;
+            double lo = 1, hi = eta;   // Usable at hi; find the smallest ratio that still is
+            for (int i = 0; i < 60; i++)
+            {
+                double mid = 0.5 * (lo + hi);
+                if (Usable(Geometric(n, k, steps, eta, mid), budget)) hi = mid; else lo = mid;
+            }
+            var rungs = Geometric(n, k, steps, eta, hi);
+            if (best is null || rungs[0].Steps > best[0].Steps) best = rungs;
+        }
+        return best;
+    }
+
+    private static bool Usable(IReadOnlyList<Rung> rungs, long budget)
+    {
+        for (int i = 1; i < rungs.Count; i++)
+            if (rungs[i].Steps <= rungs[i - 1].Steps) return false;
+        return CostInSteps(rungs) <= budget;
+    }
+
+    private static IReadOnlyList<Rung> Geometric(int n, int promotions, long steps, int eta, double ratio)
+    {
+        var rungs = Rungs(n, promotions, steps, eta);
+        return [.. rungs.Select((r, i) => r with { Steps = i == promotions ? steps : Math.Max(1, (long)Math.Round(steps / Math.Pow(ratio, promotions - i))) })];
+    }
+
+    /// <summary>The fewest steps any plain successive-halving plan of n configurations needs (for the error message).</summary>
+    private static long CheapestCost(int n, long steps, int eta, long minSteps)
+    {
+        long cheapest = n * steps;
+        for (int k = 1; n / Math.Pow(eta, k - 1) >= 2 - 1e-9 && steps / Math.Pow(eta, k) >= minSteps - 0.5; k++)
+            cheapest = Math.Min(cheapest, CostInSteps(Rungs(n, k, steps, eta)));
+        return cheapest;
     }
 
     private static int LargestFitting(long budget, long steps, int eta, long minSteps, int? fixedPromotions, int multiple)

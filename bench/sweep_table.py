@@ -215,6 +215,7 @@ def main():
                 cell["sweep"]["rungs"] = [{"steps": r["steps"], "trials": r["trials"]} for r in sweep["spec"]["plan"][0]["rungs"]]
                 cells[(task, optimizer)].append(cell)
                 write(a, cells)
+    write(a, cells)   # also when every cell was kept
 
 
 if __name__ == "__main__":

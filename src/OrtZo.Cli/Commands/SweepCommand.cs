@@ -16,10 +16,9 @@ internal static class SweepCommand
         var lr = new Option<string>("--lr") { Description = "Learning rates to search: LOW:HIGH (log-spaced, --per-decade per decade, both ends included) or a list a,b,c", Required = true };
         var eps = new Option<string?>("--eps") { Description = "ε to search too: a list a,b or LOW:HIGH (3 log-spaced points); default the scheme's ε" };
         var budget = new Option<long?>("--budget") { Description = "Training forwards the whole sweep may spend (a MeZO step is 2 forwards); with a --lr range it decides the rungs (and how many points, when fewer than --per-decade fit)" };
-        var perDecade = new Option<double>("--per-decade")
+        var perDecade = new Option<double?>("--per-decade")
         {
-            Description = "With a --lr range and --budget: rates per decade to try (fewer if the budget cannot halve that many); budget left over lengthens the rungs",
-            DefaultValueFactory = _ => HalvingPlan.DefaultPerDecade,
+            Description = $"With a --lr range and --budget: rates per decade to try (default {HalvingPlan.DefaultPerDecade}; fewer if the budget cannot halve that many); budget left over lengthens the rungs",
         };
         var trials = new Option<int?>("--trials") { Description = "With a --lr range and no --budget: configurations per bracket" };
         var eta = new Option<int>("--eta") { Description = "Keep the best 1/η of the trials at each rung", DefaultValueFactory = _ => 3 };

@@ -76,7 +76,7 @@ internal static class HalvingPlan
     /// rates per decade (fewer when the budget cannot halve that many) and the longest rungs that fit; in several
     /// brackets, as many points as fit each bracket's share.
     /// </summary>
-    public static IReadOnlyList<Bracket> Create(SearchSpace lr, SearchSpace eps, long steps, int eta, long minSteps, int brackets, long? budgetSteps, int? trials, double perDecade = DefaultPerDecade)
+    public static IReadOnlyList<Bracket> Create(SearchSpace lr, SearchSpace eps, long steps, int eta, long minSteps, int brackets, long? budgetSteps, int? trials, double? perDecade = null)
     {
         if (eta < 2) throw OptionErrors.Fail(OptionError.OutOfRange, "--eta", $"{eta}: keep 1/η each rung, η ≥ 2");
         if (steps < 1) throw OptionErrors.Fail(OptionError.OutOfRange, "--steps", $"{steps}: a sweep needs at least one step");
@@ -87,6 +87,8 @@ internal static class HalvingPlan
             throw OptionErrors.Fail(OptionError.OutOfRange, "--brackets", $"{brackets}: with --steps {steps}, --min-steps {minSteps} and --eta {eta} at most {sMax + 1} brackets differ");
         double[] epsValues = eps.IsRange ? eps.Points(3) : eps.Values!;
         bool searchable = lr.IsRange;
+        if (perDecade is { } asked && (!searchable || brackets > 1 || trials is not null || budgetSteps is null))
+            throw OptionErrors.Fail(OptionError.Conflict, "--per-decade", $"{asked}: applies to a --lr range with --budget in one bracket; a list, --trials or --brackets fix the rates otherwise");
         if (!searchable)
         {
             if (brackets > 1) throw OptionErrors.Fail(OptionError.Conflict, "--brackets", "needs a --lr range (LOW:HIGH): brackets try different numbers of configurations");
@@ -100,12 +102,13 @@ internal static class HalvingPlan
         }
         if (budgetSteps is null && trials is null)
             throw OptionErrors.Fail(OptionError.Conflict, "--lr", "range needs --budget (forwards) or --trials (configurations per bracket) to decide how many points to try");
-        if (perDecade <= 0 || !double.IsFinite(perDecade))
-            throw OptionErrors.Fail(OptionError.OutOfRange, "--per-decade", $"{perDecade}: must be a positive number of rates per decade");
+        if (perDecade is { } d && !(d > 0 && double.IsFinite(d)))
+            throw OptionErrors.Fail(OptionError.OutOfRange, "--per-decade", $"{d}: must be a positive number of rates per decade");
         if (brackets == 1 && trials is null)
         {
             // Resolution first, up to perDecade rates per decade; then the longest rungs the budget pays for.
-            for (int lrPoints = lr.LatticePoints(perDecade); lrPoints >= 1; lrPoints--)
+            int lattice = Math.Min(MaxConfigs / epsValues.Length, lr.LatticePoints(perDecade ?? DefaultPerDecade));
+            for (int lrPoints = lattice; lrPoints >= 1; lrPoints--)
             {
                 var configs = Product(lr.Points(lrPoints), epsValues);
                 if (Fit(configs.Count, steps, eta, minSteps, budgetSteps!.Value) is { } fitted) return [new Bracket(0, configs, fitted)];

@@ -32,7 +32,7 @@ internal sealed record SearchSpace(string Option, double[]? Values, double Low, 
     public static SearchSpace Single(string option, double value) => new(option, [value], value, value);
 
     /// <summary>Points a range needs for <paramref name="perDecade"/> log-spaced rates per decade, both ends included.</summary>
-    public int LatticePoints(double perDecade) => Values is { } v ? v.Length : Math.Max(2, (int)Math.Round(Math.Log10(High / Low) * perDecade) + 1);
+    public int LatticePoints(double perDecade) => Values is { } v ? v.Length : (int)Math.Clamp(Math.Round(Math.Log10(High / Low) * perDecade) + 1, 2, int.MaxValue / 2);
 
     /// <summary>The list's values, or <paramref name="points"/> log-spaced values of the range, both ends included.</summary>
     public double[] Points(int points)

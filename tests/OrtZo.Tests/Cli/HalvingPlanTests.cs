@@ -138,5 +138,9 @@ public class HalvingPlanTests
         Assert.That(Assert.Throws<OrtZoException>(() => HalvingPlan.Create(SearchSpace.Parse("1e-5:1e-3", "--lr"), eps, 100, 3, 10, 1, null, null))!.Subject, Is.EqualTo("--lr"));
         Assert.That(Assert.Throws<OrtZoException>(() => HalvingPlan.Create(list, eps, 100, 1, 10, 1, null, null))!.Subject, Is.EqualTo("--eta"));
         Assert.That(Assert.Throws<OrtZoException>(() => HalvingPlan.Create(SearchSpace.Parse("1e-5:1e-3", "--lr"), eps, 100, 3, 10, 1, 500, null, perDecade: 0))!.Subject, Is.EqualTo("--per-decade"));
+        var ignored = Assert.Throws<OrtZoException>(() => HalvingPlan.Create(list, eps, 100, 3, 10, 1, 500, null, perDecade: 3))!;
+        Assert.That(ignored.Subject, Is.EqualTo("--per-decade"), "a list fixes the rates: --per-decade would be ignored");
+        Assert.That(ignored.Message, Does.Contain("a list"));
+        Assert.That(Assert.Throws<OrtZoException>(() => HalvingPlan.Create(SearchSpace.Parse("1e-5:1e-3", "--lr"), eps, 100, 3, 10, 1, null, 9, perDecade: 3))!.Subject, Is.EqualTo("--per-decade"));
     }
 }

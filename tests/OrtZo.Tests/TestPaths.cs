@@ -11,6 +11,16 @@ internal static class TestPaths
     /// <summary>../shared/data beside the checkout; absent on machines without it (tests using it then skip).</summary>
     public static string SharedData => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "data"));
 
+    /// <summary>A causal LM exported from transformers (../shared/data/hf-exports/<paramref name="name"/>); the test
+    /// is ignored where it is absent.</summary>
+    public static string HfExport(string name)
+    {
+        string folder = Path.Combine(SharedData, "hf-exports", name);
+        if (!File.Exists(Path.Combine(folder, "model.onnx")))
+            NUnit.Framework.Assert.Ignore($"{folder} is absent (../shared/data beside the checkout)");
+        return folder;
+    }
+
     public static string Fixtures => Path.Combine(AppContext.BaseDirectory, "Fixtures");
 
     private static string FindRoot()

@@ -144,6 +144,16 @@ public class SweepAndPlotTests
     }
 
     [Test]
+    public void PerDecadeWithAListIsRefusedRatherThanIgnored()
+    {
+        string folder = Path.Combine(_dir, "p");
+        var (code, _, stderr) = CliRunner.Run([.. Common("sweep"), "--lr", "1e-4,3e-4", "--per-decade", "6", "--budget", "40", "--steps", "3", "--min-steps", "1", "--out", folder]);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(stderr, Does.Contain("--per-decade").And.Contain("a list"));
+        Assert.That(Directory.Exists(folder), Is.False, "nothing written");
+    }
+
+    [Test]
     public void SweepWithoutDevDataIsRefused()
     {
         var (code, _, stderr) = CliRunner.Run("sweep", "--model", TestPaths.Stories260k, "--data", Sample("train", 40), "--task", "jsonl",

@@ -23,30 +23,21 @@ public class GenAiExportTests
     private const double Tolerance = 1e-4;
 
     private TempFolder _temp = null!;
-    private readonly Dictionary<string, string> _imported = new(StringComparer.Ordinal);
+    private ImportedHfExports _imported = null!;
 
     [OneTimeSetUp]
-    public void CreateTemp() => _temp = new TempFolder("genai-export");
+    public void CreateTemp()
+    {
+        _temp = new TempFolder("genai-export");
+        _imported = new ImportedHfExports(_temp.Path);
+    }
 
     [OneTimeTearDown]
     public void DeleteTemp() => _temp.Dispose();
 
     private string Out(string name) => Path.Combine(_temp.Path, name);
 
-    private static string Source(string export) => Path.Combine(TestPaths.SharedData, "hf-exports", export);
-
-    private string Imported(string export)
-    {
-        if (!File.Exists(Path.Combine(Source(export), "model.onnx")))
-            Assert.Ignore($"{Source(export)} is absent (../shared/data beside the checkout)");
-        if (!_imported.TryGetValue(export, out var folder))
-        {
-            folder = Out("import-" + export);
-            ModelImport.Import(Source(export), folder);
-            _imported[export] = folder;
-        }
-        return folder;
-    }
+    private string Imported(string export) => _imported[export];
 
     private PeftOptions Peft(PeftScheme scheme) => new() { Scheme = scheme, CacheFolder = Out("cache") };
 
@@ -61,7 +52,7 @@ public class GenAiExportTests
 
     private static string StoriesTask => PeftFixtures.Split("train");
 
-    private static string HfTask(string export) => Path.Combine(Source(export), "task.jsonl");
+    private static string HfTask(string export) => Path.Combine(TestPaths.HfExport(export), "task.jsonl");
 
     /// <summary>
     /// GenAI's logits for <paramref name="prompt"/> and then for each of <paramref name="follow"/> appended one at a
@@ -229,7 +220,7 @@ public class GenAiExportTests
         Tune(model, HfTask(export));
         string folder = CheckBothForms(export, model);
 
-        using var hf = JsonDocument.Parse(File.ReadAllText(Path.Combine(Source(export), "config.json")));
+        using var hf = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestPaths.HfExport(export), "config.json")));
         var source = hf.RootElement;
         var m = Config(folder).GetProperty("model");
         var decoder = m.GetProperty("decoder");

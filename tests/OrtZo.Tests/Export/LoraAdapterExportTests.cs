@@ -314,9 +314,7 @@ public class LoraAdapterExportTests
     [TestCase("qwen2")]
     public void HfExportsAdapterGivesTheMergedExport(string export)
     {
-        string source = Path.Combine(TestPaths.SharedData, "hf-exports", export);
-        if (!File.Exists(Path.Combine(source, "model.onnx")))
-            Assert.Ignore($"{source} is absent (../shared/data beside the checkout)");
+        string source = TestPaths.HfExport(export);
         string folder = Out("hf-" + export);
         ModelImport.Import(source, folder);
         using var model = ZoModel.Open(folder, threads: 2, peft: Lora(rank: 4, alpha: 32));

@@ -101,9 +101,7 @@ public class KvCacheTests
     [TestCase("qwen2")]
     public void CachedStepsGiveTheExportsLogitsOnTransformersExports(string name)
     {
-        string source = Path.Combine(TestPaths.SharedData, "hf-exports", name);
-        if (!File.Exists(Path.Combine(source, "model.onnx")))
-            Assert.Ignore($"{source} is absent (../shared/data beside the checkout)");
+        string source = TestPaths.HfExport(name);
         string folder = Out("hf-" + name);
         ModelImport.Import(source, folder);
         using var model = ZoModel.Open(folder, threads: 2);
@@ -273,9 +271,7 @@ public class KvCacheTests
     [Test]
     public void AGraphWithoutARecognisableAttentionGeneratesWithoutTheCache()
     {
-        string source = Path.Combine(TestPaths.SharedData, "hf-exports", "opt");
-        if (!File.Exists(Path.Combine(source, "model.onnx")))
-            Assert.Ignore($"{source} is absent (../shared/data beside the checkout)");
+        string source = TestPaths.HfExport("opt");
         ModelImport.Import(source, Out("hf-opt"));
         using var model = ZoModel.Open(Out("hf-opt"), threads: 2);
         using var generator = new TextGenerator(model);

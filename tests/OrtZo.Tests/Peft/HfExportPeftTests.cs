@@ -23,33 +23,24 @@ namespace OrtZo.Tests.Peft;
 public class HfExportPeftTests
 {
     private TempFolder _temp = null!;
-    private readonly Dictionary<string, string> _imported = new(StringComparer.Ordinal);
+    private ImportedHfExports _imported = null!;
 
     [OneTimeSetUp]
-    public void CreateTemp() => _temp = new TempFolder("hf-peft");
+    public void CreateTemp()
+    {
+        _temp = new TempFolder("hf-peft");
+        _imported = new ImportedHfExports(_temp.Path);
+    }
 
     [OneTimeTearDown]
     public void DeleteTemp() => _temp.Dispose();
 
-    private static string Source(string export) => Path.Combine(TestPaths.SharedData, "hf-exports", export);
-
-    private string Imported(string export)
-    {
-        if (!File.Exists(Path.Combine(Source(export), "model.onnx")))
-            Assert.Ignore($"{Source(export)} is absent (../shared/data beside the checkout)");
-        if (!_imported.TryGetValue(export, out var folder))
-        {
-            folder = Path.Combine(_temp.Path, export);
-            ModelImport.Import(Source(export), folder);
-            _imported[export] = folder;
-        }
-        return folder;
-    }
+    private string Imported(string export) => _imported[export];
 
     private PeftOptions Options(PeftScheme scheme) => new() { Scheme = scheme, CacheFolder = Path.Combine(_temp.Path, "cache") };
 
     private static JsonElement Config(string export) =>
-        JsonDocument.Parse(File.ReadAllText(Path.Combine(Source(export), "config.json"))).RootElement;
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(TestPaths.HfExport(export), "config.json"))).RootElement;
 
     [TestCase("opt")]
     [TestCase("llama")]
@@ -257,7 +248,7 @@ public class HfExportPeftTests
 
     private static TaskData FlippedTask(string export)
     {
-        using var reference = JsonDocument.Parse(File.ReadAllText(Path.Combine(Source(export), "reference.json")));
+        using var reference = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestPaths.HfExport(export), "reference.json")));
         var items = new List<(string, IReadOnlyList<string>, int)>();
         foreach (var item in reference.RootElement.EnumerateArray())
         {
